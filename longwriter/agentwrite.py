@@ -1,0 +1,526 @@
+"""AgentWrite: plan, then write section by section, as one async stream of typed events.
+
+The method of the LongWriter paper (arXiv 2408.07055): the model first outlines the document as
+one line per paragraph with a word budget, then writes each paragraph with the instruction,
+the whole plan and everything written so far in its prompt. On top of the paper this module
+adds what makes a weak model land near its target: sections that stop short are continued,
+sections that overrun are cut at a sentence boundary, loops are cut off, and the prompt is
+kept inside the context window while its long prefix stays byte-identical between sections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import re
+import time
+from collections.abc import AsyncIterator
+from contextlib import aclosing, suppress
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from longwriter.backends.base import Backend, BackendError, GenerationRequest
+from longwriter.catalog import ModelSpec
+from longwriter.events import (
+    DocumentDone,
+    Event,
+    Failed,
+    PlanDelta,
+    PlanReady,
+    SectionDone,
+    SectionReset,
+    SectionStarted,
+    Stopped,
+    TextDelta,
+)
+from longwriter.formats import ThinkSplitter
+from longwriter.plan import Plan, PlanError, Section, plan_from_model, plan_prompt
+from longwriter.text import count_words, cut_at_sentence, find_loop, length_score
+
+Mode = Literal["agentwrite", "parallel", "single", "think"]
+MODES: tuple[Mode, ...] = ("agentwrite", "parallel", "single", "think")
+StopReason = Literal["complete", "target", "length-cap", "loop"]
+PLAN_OPENING = "Paragraph 1 - Main Point:"
+"""The plan answer is started for the model: even a 135M model then keeps to the line format."""
+
+_MARKER = re.compile(
+    r"""^\s*(?P<hashes>\#{1,6}\s*)?[*_]*\s*
+        (?:(?:paragraph|section|part|step)\s*\d+|第\s*\d+\s*[段部分节]|段落\s*\d+)
+        \s*[*_]*\s*[:：.\-–—)]*\s*[*_]*\s*""",
+    re.IGNORECASE | re.VERBOSE,
+)
+_SENTENCE_END = re.compile(r"[.!?。！？][\"'”’)]?\s*$")
+_PLAN_ECHO = re.compile(r"(?:main\s*point\s*[:：]\s*)|(?:\s*[-–—]?\s*word\s*count\s*[:：]?\s*\d[\d,]*\s*(?:words?)?)", re.I)
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """Sampling parameters of one run; the model's catalog defaults unless overridden."""
+
+    temperature: float
+    top_p: float
+    top_k: int = 0
+    repetition_penalty: float = 1.0
+    seed: int | None = None
+
+    @classmethod
+    def for_model(cls, spec: ModelSpec, **overrides: float | int | None) -> Sampling:
+        """The catalog's recommended sampling for ``spec``, with any non-None overrides applied."""
+        base = cls(spec.temperature, spec.top_p, spec.top_k, spec.repetition_penalty)
+        return replace(base, **{k: v for k, v in overrides.items() if v is not None})
+
+
+@dataclass(frozen=True)
+class LengthControl:
+    """How hard the writer steers each section toward its word budget."""
+
+    continue_below: float = 0.75
+    """A section under this share of its budget is continued ..."""
+    max_continuations: int = 2
+    """... at most this many times."""
+    finish_above: float = 1.0
+    """Past this share of its budget, a section ends at its next sentence end ..."""
+    cut_above: float = 1.3
+    """... and past this share it is cut back to the last sentence end."""
+    loop_check_chars: int = 300
+    """How often (in characters of new text) to look for a degenerate loop."""
+
+
+def section_prompt(instruction: str, plan: Plan, previous: list[str], index: int, omitted: int = 0) -> str:
+    """The write prompt for section ``index`` (0-based): task, plan, text so far, current step.
+
+    The order follows the paper so that the task, the plan and the text so far form a prefix
+    shared byte for byte with the next section's prompt. ``omitted`` leading sections are left
+    out (and said to be) when the whole text would not fit the context window.
+    """
+    section = plan.sections[index]
+    if previous:
+        note = f"[Paragraphs 1-{omitted} are omitted here for length.]\n\n" if omitted else ""
+        so_far = note + "\n\n".join(previous)
+    else:
+        so_far = "(nothing yet: this is the first paragraph)"
+    last = index == len(plan.sections) - 1
+    ending = (
+        "This is the last paragraph: bring the document to a fitting close."
+        if last
+        else "Do not conclude the whole document; later paragraphs follow."
+    )
+    return (
+        "You are writing a long document one paragraph at a time, following a plan.\n\n"
+        f"Writing task:\n{instruction.strip()}\n\n"
+        f"Plan:\n{plan.to_text()}\n\n"
+        f"Text written so far:\n{so_far}\n\n"
+        f"Now write paragraph {index + 1} of the plan. Main point: {section.main_point}. "
+        f"Length: about {section.words} words. Write this paragraph only, continue naturally from the text "
+        f"so far without repeating it, and do not number it. {ending} You may begin with a short subtitle."
+    )
+
+
+def single_prompt(instruction: str, target_words: int) -> str:
+    """The prompt for one-pass writing: the instruction, with the length made explicit if it is not."""
+    instruction = instruction.strip()
+    if re.search(r"\d", instruction):
+        return instruction
+    return f"{instruction}\n\nWrite about {target_words} words."
+
+
+def strip_marker(text: str) -> str:
+    """Remove a leading "Paragraph 3"-style marker (and a copied plan line) the model may add."""
+    first, sep, rest = text.partition("\n")
+    match = _MARKER.match(first)
+    if not match:
+        return text
+    heading = _PLAN_ECHO.sub(" ", first[match.end():]).strip(" *_-–—:：")
+    if not heading:
+        return rest.lstrip("\n")
+    return f"{match.group('hashes') or ''}{heading}{sep}{rest}"
+
+
+class StopRequested(Exception):
+    """Raised inside the writer when the caller's stop event is set."""
+
+
+async def _until_stopped(stream: AsyncIterator[str], stop: asyncio.Event | None) -> AsyncIterator[str]:
+    """Yield from ``stream`` until it ends or ``stop`` is set, then close it for real.
+
+    Racing each piece against the stop event means Stop works even while the backend is silent
+    (a slow prefill, a stalled server); cancelling the pending read runs the backend's cleanup.
+    """
+    if stop is None:
+        try:
+            async for piece in stream:
+                yield piece
+        finally:
+            await stream.aclose()  # type: ignore[attr-defined]
+        return
+    waiter = asyncio.ensure_future(stop.wait())
+    try:
+        while True:
+            nxt = asyncio.ensure_future(anext(stream))
+            done, _ = await asyncio.wait({nxt, waiter}, return_when=asyncio.FIRST_COMPLETED)
+            if nxt not in done:
+                nxt.cancel()
+                with suppress(asyncio.CancelledError, StopAsyncIteration):
+                    await nxt
+                raise StopRequested
+            try:
+                yield nxt.result()
+            except StopAsyncIteration:
+                return
+    finally:
+        waiter.cancel()
+        await stream.aclose()  # type: ignore[attr-defined]
+
+
+class AgentWriter:
+    """Runs plans and sections against one backend and emits :mod:`longwriter.events`."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        sampling: Sampling | None = None,
+        length: LengthControl | None = None,
+        stop: asyncio.Event | None = None,
+        max_parallel: int = 4,
+    ) -> None:
+        self.backend = backend
+        self.sampling = sampling or Sampling.for_model(backend.spec)
+        self.length = length or LengthControl()
+        self.stop = stop
+        self.max_parallel = max_parallel
+        self._tokens_per_word = 1.6
+
+    # -- planning -------------------------------------------------------------------------
+
+    async def draft_plan(self, instruction: str, target_words: int) -> AsyncIterator[Event]:
+        """Stream the model's outline, then a normalised plan (or a fallback when it is unusable)."""
+        self._calibrate(instruction)
+        opening = "" if self.backend.spec.format.think else PLAN_OPENING
+        request = self._request(
+            plan_prompt(instruction, target_words), self._plan_tokens(target_words), assistant_prefix=opening
+        )
+        raw = opening
+        if opening:
+            yield PlanDelta(opening)
+        splitter = ThinkSplitter() if self.backend.spec.format.think else None
+        try:
+            async with aclosing(_until_stopped(self.backend.stream(request), self.stop)) as pieces:
+                async for piece in pieces:
+                    for channel, text in _channels(piece, splitter):
+                        if channel == "text":
+                            raw += text
+                            yield PlanDelta(text)
+        except StopRequested:
+            yield Stopped()
+            return
+        except BackendError as exc:
+            yield Failed(str(exc))
+            return
+        plan, fallback = plan_from_model(raw, instruction, target_words)
+        yield PlanReady(plan=plan, raw=raw, fallback=fallback)
+
+    # -- writing --------------------------------------------------------------------------
+
+    async def run(
+        self, instruction: str, target_words: int, mode: Mode = "agentwrite", plan: Plan | None = None
+    ) -> AsyncIterator[Event]:
+        """The whole pipeline: plan (unless given or not needed by the mode), then write."""
+        if not instruction.strip():
+            yield Failed("The instruction is empty: say what the document should be about.")
+            return
+        if mode in ("single", "think"):
+            async for event in self.write_single(instruction, target_words, think=mode == "think"):
+                yield event
+            return
+        if plan is None:
+            async for event in self.draft_plan(instruction, target_words):
+                yield event
+                if isinstance(event, (Failed, Stopped)):
+                    return
+                if isinstance(event, PlanReady):
+                    plan = event.plan
+        else:
+            yield PlanReady(plan=plan)
+        assert plan is not None
+        writer = self.write_parallel if mode == "parallel" else self.write_sequential
+        async for event in writer(instruction, plan):
+            yield event
+
+    async def write_sequential(
+        self, instruction: str, plan: Plan, done: list[str] | None = None, partial: str = ""
+    ) -> AsyncIterator[Event]:
+        """Write sections in order, each seeing all text before it; resumes after ``done`` sections.
+
+        ``partial`` is the stored text of an interrupted section, which is continued, not redone.
+        """
+        self._calibrate(instruction)
+        texts = list(done or [])
+        started = time.monotonic()
+        tokens = 0
+        for index in range(len(texts), len(plan.sections)):
+            finished: SectionDone | None = None
+            async for event in self.write_section(instruction, plan, texts, index, prefix=partial):
+                yield event
+                if isinstance(event, (Failed, Stopped)):
+                    return
+                if isinstance(event, SectionDone):
+                    finished = event
+            partial = ""
+            assert finished is not None
+            texts.append(finished.text)
+            tokens += finished.tokens
+        yield self._document_done(texts, plan.total_words, started, tokens)
+
+    async def write_parallel(
+        self, instruction: str, plan: Plan, done: dict[int, str] | None = None
+    ) -> AsyncIterator[Event]:
+        """Write sections concurrently without previous text (the paper's "+Parallel").
+
+        Sections in ``done`` (index → text) are already written and are skipped.
+        """
+        self._calibrate(instruction)
+        started = time.monotonic()
+        texts: dict[int, str] = dict(done or {})
+        queue: asyncio.Queue[Event | None] = asyncio.Queue()
+        gate = asyncio.Semaphore(self.max_parallel)
+
+        async def one(index: int) -> None:
+            async with gate:
+                async for event in self.write_section(instruction, plan, [], index):
+                    await queue.put(event)
+            await queue.put(None)
+
+        tasks = [asyncio.create_task(one(i)) for i in range(len(plan.sections)) if i not in texts]
+        tokens = 0
+        remaining = len(tasks)
+        try:
+            while remaining:
+                event = await queue.get()
+                if event is None:
+                    remaining -= 1
+                    continue
+                yield event
+                if isinstance(event, (Failed, Stopped)):
+                    return
+                if isinstance(event, SectionDone):
+                    texts[event.index] = event.text
+                    tokens += event.tokens
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        ordered = [texts[i] for i in range(len(plan.sections))]
+        yield self._document_done(ordered, plan.total_words, started, tokens)
+
+    async def write_single(
+        self, instruction: str, target_words: int, think: bool = False, partial: str = ""
+    ) -> AsyncIterator[Event]:
+        """One pass, the way LongWriter models are used directly; ``think`` needs a think/answer model.
+
+        ``partial`` is stored text of an interrupted run, which is continued.
+        """
+        if think and not self.backend.spec.format.think:
+            yield Failed(
+                f"Think mode needs a think/answer model such as LongWriter-Zero; {self.backend.spec.id} is not one."
+            )
+            return
+        self._calibrate(instruction)
+        started = time.monotonic()
+        plan = Plan(sections=[Section(main_point=instruction.strip()[:200] or "text", words=target_words)])
+        prompt = single_prompt(instruction, target_words)
+        done: SectionDone | None = None
+        async for event in self._section(prompt, 0, target_words, prefix=partial):
+            yield event
+            if isinstance(event, (Failed, Stopped)):
+                return
+            if isinstance(event, SectionDone):
+                done = event
+        assert done is not None
+        yield self._document_done([done.text], plan.total_words, started, done.tokens)
+
+    async def write_section(
+        self,
+        instruction: str,
+        plan: Plan,
+        previous: list[str],
+        index: int,
+        prefix: str = "",
+        extra_words: int | None = None,
+    ) -> AsyncIterator[Event]:
+        """Write (or regenerate, or continue from ``prefix``) one section of ``plan``.
+
+        ``extra_words`` asks for that many more words after ``prefix`` (the "continue" action on a
+        finished section); by default the target is the section's budget.
+        """
+        target = plan.sections[index].words
+        budget_tokens = self._max_tokens(extra_words or target)
+        try:
+            prompt = self._fit_prompt(instruction, plan, previous, index, budget_tokens)
+        except PlanError as exc:
+            yield Failed(str(exc), index=index)
+            return
+        goal = count_words(prefix) + extra_words if extra_words else target
+        async for event in self._section(prompt, index, goal, prefix=prefix):
+            yield event
+
+    # -- internals ------------------------------------------------------------------------
+
+    async def _section(self, prompt: str, index: int, target: int, prefix: str) -> AsyncIterator[Event]:
+        """Generate one section with length control, emitting start, deltas, resets and done."""
+        yield SectionStarted(index=index, target_words=target, prompt=prompt)
+        if prefix:
+            yield SectionReset(index, prefix)  # the stored partial text this run continues
+        started = time.monotonic()
+        text = prefix
+        reason: StopReason = "complete"
+        continuations = 0
+        cap = max(1, int(target * self.length.cut_above))
+        while True:
+            remaining_words = max(target - count_words(text), target // 4, 40)
+            request = self._request(prompt, self._max_tokens(remaining_words), assistant_prefix=text)
+            splitter = ThinkSplitter() if self.backend.spec.format.think else None
+            head = not text.strip()  # hold the first line back to strip "Paragraph N" markers
+            pending = ""
+            since_check = 0
+            produced = 0
+            try:
+                async with aclosing(_until_stopped(self.backend.stream(request), self.stop)) as pieces:
+                    async for piece in pieces:
+                        for channel, chunk in _channels(piece, splitter):
+                            if channel == "reasoning":
+                                yield TextDelta(index, chunk, "reasoning")
+                                continue
+                            if head:
+                                pending += chunk
+                                if "\n" not in pending.lstrip("\n") and len(pending) < 160:
+                                    continue
+                                chunk, pending, head = strip_marker(pending.lstrip()), "", False
+                            if not chunk:
+                                continue
+                            text += chunk
+                            produced += len(chunk)
+                            since_check += len(chunk)
+                            yield TextDelta(index, chunk)
+                            words = count_words(text)
+                            if words > cap:
+                                reason = "length-cap"
+                                break
+                            if words >= target * self.length.finish_above and _SENTENCE_END.search(text[-3:]):
+                                reason = "target"
+                                break
+                            if since_check >= self.length.loop_check_chars:
+                                since_check = 0
+                                if find_loop(text[len(prefix):]) is not None:
+                                    reason = "loop"
+                                    break
+                        if reason != "complete":
+                            break
+            except StopRequested:
+                yield Stopped(index=index)
+                return
+            except BackendError as exc:
+                yield Failed(str(exc), index=index)
+                return
+            if pending:
+                chunk = strip_marker(pending.strip())
+                text += chunk
+                produced += len(chunk)
+                yield TextDelta(index, chunk)
+            if reason in ("length-cap", "loop"):
+                text = self._trim(text, prefix, cap, reason)
+                yield SectionReset(index, text)
+            if reason != "complete":
+                break
+            short = count_words(text) < target * self.length.continue_below
+            if not short or continuations >= self.length.max_continuations or produced == 0:
+                break
+            continuations += 1
+            if not text.endswith((" ", "\n")):
+                separator = "\n\n" if text.endswith((".", "!", "?", "。", "！", "？")) else " "
+                text += separator
+                yield TextDelta(index, separator)
+        words = count_words(text)
+        self._learn_rate(text[len(prefix):])
+        yield SectionDone(
+            index=index,
+            text=text.strip(),
+            words=words,
+            target_words=target,
+            tokens=self.backend.count_tokens(text[len(prefix):]),
+            seconds=time.monotonic() - started,
+            continuations=continuations,
+            stop_reason=reason,
+            prompt=prompt,
+        )
+
+    def _trim(self, text: str, prefix: str, cap: int, reason: StopReason) -> str:
+        """Cut an overrun at the last sentence within the cap, or a loop after its first round."""
+        if reason == "loop":
+            offset = find_loop(text[len(prefix):])
+            if offset is not None:
+                text = text[: len(prefix) + offset]
+            return cut_at_sentence(text) or text
+        return cut_at_sentence(text, max_words=cap) or text
+
+    def _fit_prompt(self, instruction: str, plan: Plan, previous: list[str], index: int, budget: int) -> str:
+        """The longest prompt that fits the window: drop whole oldest sections, never the plan."""
+        window = self.backend.context_window - budget - 32
+        for omitted in range(len(previous) + 1):
+            prompt = section_prompt(instruction, plan, previous[omitted:], index, omitted=omitted)
+            if self.backend.count_tokens(prompt) <= window:
+                return prompt
+        raise PlanError(
+            f"The instruction and plan alone need more than the model's {self.backend.context_window}-token "
+            "context window; shorten the instruction or use fewer sections."
+        )
+
+    def _request(self, prompt: str, max_tokens: int, assistant_prefix: str = "") -> GenerationRequest:
+        s = self.sampling
+        return GenerationRequest(
+            prompt=prompt,
+            max_tokens=max_tokens,
+            temperature=s.temperature,
+            top_p=s.top_p,
+            top_k=s.top_k,
+            repetition_penalty=s.repetition_penalty,
+            seed=s.seed,
+            assistant_prefix=assistant_prefix,
+        )
+
+    def _max_tokens(self, words: int) -> int:
+        """Token budget for ``words`` words: the cut-off ratio plus margin, at the learned rate."""
+        return int(math.ceil(words * self.length.cut_above * self._tokens_per_word)) + 32
+
+    def _plan_tokens(self, target_words: int) -> int:
+        sections = max(1, target_words // 300)
+        return min(2048, 60 + sections * 60)
+
+    def _calibrate(self, sample: str) -> None:
+        """Start from this model's tokens-per-word on the instruction (CJK and Latin differ a lot)."""
+        words = count_words(sample)
+        if words >= 5:
+            self._tokens_per_word = min(4.0, max(1.3, self.backend.count_tokens(sample) / words))
+
+    def _learn_rate(self, produced: str) -> None:
+        """Track the tokens-per-word the model actually writes, so later budgets are right."""
+        words = count_words(produced)
+        if words >= 50:
+            measured = self.backend.count_tokens(produced) / words
+            self._tokens_per_word = min(4.0, max(1.1, 0.5 * self._tokens_per_word + 0.5 * measured))
+
+    def _document_done(self, texts: list[str], target: int, started: float, tokens: int) -> DocumentDone:
+        text = "\n\n".join(t for t in texts if t)
+        words = count_words(text)
+        return DocumentDone(
+            text=text,
+            words=words,
+            target_words=target,
+            length_score=length_score(target, words),
+            seconds=time.monotonic() - started,
+            tokens=tokens,
+        )
+
+
+def _channels(piece: str, splitter: ThinkSplitter | None) -> list[tuple[str, str]]:
+    """Route a raw piece to ("text", …) or, for think formats, ("reasoning", …) as well."""
+    return splitter.feed(piece) if splitter else [("text", piece)]

@@ -1,0 +1,194 @@
+"""Backend for any OpenAI-compatible server, first of all ``vllm serve``.
+
+Text streams over Server-Sent Events. The model's prompt format decides the API: formats with
+their own raw layout (GLM-4, ``[INST]``, think/answer) go through ``/completions`` so the server
+sees exactly our text; tokenizer chat templates go through ``/chat/completions`` so the server
+applies the template it ships with. Closing the stream closes the HTTP response, which is how
+vLLM learns that nobody is listening and stops generating.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+
+from longwriter.backends.base import BackendError, GenerationRequest, estimate_tokens
+from longwriter.catalog import ModelSpec
+
+_CONNECT_TIMEOUT = 10.0
+"""Seconds to open a connection; a server that is up accepts at once, so waiting longer only delays the error."""
+
+
+class OpenAIBackend:
+    """Streams from an OpenAI-compatible ``/v1`` endpoint with httpx."""
+
+    def __init__(
+        self,
+        spec: ModelSpec,
+        base_url: str,
+        api_key: str = "EMPTY",
+        timeout: float = 600.0,
+        served_model: str | None = None,
+    ) -> None:
+        self.spec = spec
+        self.base_url = base_url.rstrip("/")
+        self.served_model = served_model or spec.source
+        self.name = f"openai:{self.served_model}"
+        self._timeout = timeout
+        self._client = httpx.AsyncClient(
+            base_url=self.base_url,
+            headers={"Authorization": f"Bearer {api_key}"},
+            timeout=httpx.Timeout(timeout, connect=min(timeout, _CONNECT_TIMEOUT)),
+        )
+
+    @property
+    def context_window(self) -> int:
+        return self.spec.context_window
+
+    def count_tokens(self, text: str) -> int:
+        return estimate_tokens(text)
+
+    async def stream(self, request: GenerationRequest) -> AsyncIterator[str]:
+        """Yield the text deltas of one streamed generation.
+
+        Leaving the ``async with`` (consumer's ``aclose``, ``break`` or cancellation) closes the
+        response and its connection at once, so the server aborts the request.
+        """
+        path, body = self._request_body(request)
+        received = 0
+        finished = False
+        try:
+            async with self._client.stream("POST", path, json=body) as response:
+                if response.is_error:
+                    await response.aread()
+                    raise BackendError(
+                        f"The model server at {self.base_url} refused the request "
+                        f"(HTTP {response.status_code}): {_error_message(response)}"
+                    )
+                async for line in response.aiter_lines():
+                    if not line.startswith("data:"):  # SSE comments, event names, blank separators
+                        continue
+                    data = line[5:].strip()
+                    if data == "[DONE]":
+                        return
+                    text, finish_reason = self._parse_chunk(data)
+                    finished = finished or finish_reason is not None
+                    if text:
+                        received += len(text)
+                        yield text
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            raise BackendError(
+                f"Cannot reach the model server at {self.base_url} ({exc}). Is it running? "
+                "Start one with `vllm serve MODEL` or check LONGWRITER_BASE_URL."
+            ) from exc
+        except httpx.ReadTimeout as exc:
+            raise BackendError(
+                f"The model server at {self.base_url} sent nothing for {self._timeout:.0f} s; "
+                f"gave up after {received} characters (the partial text was kept)."
+            ) from exc
+        except httpx.TransportError as exc:
+            if finished:  # the text was complete; only the closing [DONE] got lost
+                return
+            raise BackendError(
+                f"The stream from the model server at {self.base_url} broke after {received} characters "
+                f"({exc or type(exc).__name__}); the partial text was kept."
+            ) from exc
+        if not finished:
+            raise BackendError(
+                f"The stream from the model server at {self.base_url} ended without finishing after "
+                f"{received} characters; the partial text was kept."
+            )
+
+    async def health(self) -> str:
+        """The model ids the server offers, comma-separated; fails unless it is up and serves our model."""
+        try:
+            response = await self._client.get("/models")
+        except httpx.HTTPError as exc:
+            raise BackendError(f"Cannot reach the model server at {self.base_url} ({exc}).") from exc
+        if response.is_error:
+            raise BackendError(
+                f"The model server at {self.base_url} answered HTTP {response.status_code}: {_error_message(response)}"
+            )
+        try:
+            ids = [str(model["id"]) for model in response.json()["data"]]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise BackendError(f"{self.base_url}/models did not return an OpenAI model list.") from exc
+        if self.served_model not in ids:
+            raise BackendError(
+                f"The model server at {self.base_url} serves {', '.join(ids) or 'no models'}, "
+                f"not {self.served_model!r}."
+            )
+        return ", ".join(ids)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    def _request_body(self, request: GenerationRequest) -> tuple[str, dict[str, Any]]:
+        """The endpoint and JSON body for ``request`` in this model's prompt format.
+
+        vLLM's extra sampling fields are sent only when they change something, so servers that
+        reject unknown fields still accept a plain request.
+        """
+        fmt = self.spec.format
+        body: dict[str, Any] = {
+            "model": self.served_model,
+            "stream": True,
+            "max_tokens": request.max_tokens,
+            "temperature": request.temperature,
+            "top_p": request.top_p,
+        }
+        stop = list(dict.fromkeys(request.stop + fmt.stop))
+        if stop:
+            body["stop"] = stop
+        if request.seed is not None:
+            body["seed"] = request.seed
+        if request.top_k:
+            body["top_k"] = request.top_k
+        if request.repetition_penalty != 1.0:
+            body["repetition_penalty"] = request.repetition_penalty
+        if fmt.extra_stop_ids:
+            body["stop_token_ids"] = list(fmt.extra_stop_ids)
+        if fmt.api == "completion":
+            body["prompt"] = fmt.render(request.prompt, system=request.system, assistant_prefix=request.assistant_prefix)
+            return "/completions", body
+        body["messages"] = fmt.messages(request.prompt, system=request.system, assistant_prefix=request.assistant_prefix)
+        if request.assistant_prefix:
+            body["continue_final_message"] = True
+            body["add_generation_prompt"] = False
+        return "/chat/completions", body
+
+    def _parse_chunk(self, data: str) -> tuple[str, str | None]:
+        """The text and finish reason of one streamed chunk, from either API."""
+        try:
+            chunk = json.loads(data)
+        except ValueError:
+            chunk = None
+        if not isinstance(chunk, dict):
+            raise BackendError(f"The model server at {self.base_url} sent a malformed event: {data[:200]!r}")
+        if "error" in chunk:  # vLLM reports failures that happen after the 200 header inside the stream
+            raise BackendError(f"The model server at {self.base_url} failed mid-stream: {_message_of(chunk)}")
+        choices = chunk.get("choices") or [{}]
+        choice = choices[0]
+        text = choice.get("text") if "text" in choice else (choice.get("delta") or {}).get("content")
+        return text or "", choice.get("finish_reason")
+
+
+def _error_message(response: httpx.Response) -> str:
+    """The server's own explanation of an error response, in OpenAI's or vLLM's error shape."""
+    try:
+        return _message_of(response.json())
+    except ValueError:
+        return response.text.strip()[:500] or response.reason_phrase
+
+
+def _message_of(payload: Any) -> str:
+    if isinstance(payload, dict):
+        error = payload.get("error", payload)
+        if isinstance(error, dict) and "message" in error:
+            return str(error["message"])
+        if isinstance(error, str):
+            return error
+    return json.dumps(payload)[:500]

@@ -1,0 +1,265 @@
+"""A small but real OpenAI-compatible HTTP server for tests, serving any ``Backend``.
+
+It speaks the wire format ``vllm serve`` speaks (``/v1/completions``, ``/v1/chat/completions``
+as Server-Sent Events ending in ``data: [DONE]``, ``/v1/models``, OpenAI-shaped errors) from a
+uvicorn thread with its own event loop, so the client under test talks to it over a real socket.
+It records what it served, notices client disconnects the way vLLM does (and closes the
+backend stream), and can play a server that dies mid-stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import socket
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+import anyio
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from longwriter.backends.base import Backend, GenerationRequest
+from longwriter.formats import PromptFormat
+
+RAW = PromptFormat(name="raw", template="{system}{prompt}", api="completion", description="the prompt as sent")
+"""``/completions`` receives a finished prompt, so it must reach the model unchanged."""
+
+Outcome = Literal["running", "done", "cancelled", "died"]
+
+
+@dataclass
+class Generation:
+    """One streamed generation as the server saw it.
+
+    ``outcome`` is ``cancelled`` when the client went away and the server closed the backend
+    stream, ``died`` when the server dropped the connection itself.
+    """
+
+    endpoint: Literal["completions", "chat"]
+    request: GenerationRequest
+    chunks: int = 0
+    outcome: Outcome = "running"
+
+
+class ServerStats:
+    """What the server has done so far; written by the server thread, read by tests."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self.requests = 0
+        self.generations: list[Generation] = []
+
+    def count_request(self) -> None:
+        with self._changed:
+            self.requests += 1
+
+    def started(self, generation: Generation) -> None:
+        with self._changed:
+            self.generations.append(generation)
+
+    def finished(self, generation: Generation, outcome: Outcome) -> None:
+        with self._changed:
+            generation.outcome = outcome
+            self._changed.notify_all()
+
+    async def wait_finished(self, count: int = 1, timeout: float = 30.0) -> list[Generation]:
+        """All generations once ``count`` of them have ended (bounded: ``TimeoutError`` after ``timeout`` s).
+
+        Waits in a worker thread so the caller's event loop keeps running (it may be the one
+        that still has to close a dropped stream).
+        """
+
+        def wait() -> list[Generation]:
+            with self._changed:
+                ended = lambda: sum(g.outcome != "running" for g in self.generations) >= count  # noqa: E731
+                if not self._changed.wait_for(ended, timeout):
+                    raise TimeoutError(f"{count} generation(s) did not end within {timeout} s: {self.generations}")
+                return list(self.generations)
+
+        return await asyncio.to_thread(wait)
+
+
+@dataclass(frozen=True)
+class ServerHandle:
+    base_url: str
+    stats: ServerStats
+
+
+class _DroppedConnection(Exception):
+    """Raised inside a streaming response so uvicorn drops the connection, as a crashed server would."""
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    kind = {400: "BadRequestError", 404: "NotFoundError"}.get(status, "InternalServerError")
+    return JSONResponse({"error": {"message": message, "type": kind, "param": None, "code": status}}, status)
+
+
+def _event(payload: dict[str, Any] | str) -> str:
+    return f"data: {payload if isinstance(payload, str) else json.dumps(payload)}\n\n"
+
+
+def _sampling(body: dict[str, Any]) -> dict[str, Any]:
+    """GenerationRequest sampling fields from an OpenAI/vLLM request body, with OpenAI's defaults."""
+    stop = body.get("stop") or ()
+    return {
+        "max_tokens": int(body.get("max_tokens", 16)),
+        "temperature": float(body.get("temperature", 1.0)),
+        "top_p": float(body.get("top_p", 1.0)),
+        "top_k": int(body.get("top_k", 0)),
+        "repetition_penalty": float(body.get("repetition_penalty", 1.0)),
+        "stop": (stop,) if isinstance(stop, str) else tuple(stop),
+        "seed": body.get("seed"),
+    }
+
+
+def _chat_request(body: dict[str, Any]) -> GenerationRequest:
+    """System, last user turn and (with ``continue_final_message``) the assistant text to continue."""
+    messages = body["messages"]
+    system = "\n\n".join(m["content"] for m in messages if m["role"] == "system") or None
+    users = [m["content"] for m in messages if m["role"] == "user"]
+    if not users:
+        raise ValueError("messages must contain a user message")
+    continues = body.get("continue_final_message") and messages[-1]["role"] == "assistant"
+    prefix = messages[-1]["content"] if continues else ""
+    return GenerationRequest(prompt=users[-1], system=system, assistant_prefix=prefix, **_sampling(body))
+
+
+class _App:
+    """The ASGI application around one backend."""
+
+    def __init__(self, backend: Backend, stats: ServerStats, die_after: int | None) -> None:
+        self.backend = backend
+        # A view of the same backend whose format passes the finished prompt through unchanged.
+        self.raw_backend = copy.copy(backend)
+        self.raw_backend.spec = replace(backend.spec, format=RAW)
+        self.model_id = backend.spec.source
+        self.stats = stats
+        self.die_after = die_after
+        self.asgi = Starlette(
+            routes=[
+                Route("/v1/models", self.models, methods=["GET"]),
+                Route("/v1/completions", self.completions, methods=["POST"]),
+                Route("/v1/chat/completions", self.chat, methods=["POST"]),
+            ]
+        )
+
+    async def models(self, request: Request) -> Response:
+        self.stats.count_request()
+        model = {"id": self.model_id, "object": "model", "created": int(time.time()), "owned_by": "tests"}
+        return JSONResponse({"object": "list", "data": [model]})
+
+    async def completions(self, request: Request) -> Response:
+        return await self._generate(request, "completions")
+
+    async def chat(self, request: Request) -> Response:
+        return await self._generate(request, "chat")
+
+    async def _generate(self, request: Request, endpoint: Literal["completions", "chat"]) -> Response:
+        self.stats.count_request()
+        try:
+            body = await request.json()
+            if body.get("model") != self.model_id:
+                return _error(404, f"The model `{body.get('model')}` does not exist.")
+            if not body.get("stream"):
+                return _error(400, "this test server only streams; send stream: true")
+            if endpoint == "chat":
+                generation = Generation(endpoint, _chat_request(body))
+            else:
+                generation = Generation(endpoint, GenerationRequest(prompt=str(body["prompt"]), **_sampling(body)))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            return _error(400, f"invalid request: {exc}")
+        backend = self.backend if endpoint == "chat" else self.raw_backend
+        chunk = _chunk_maker(endpoint, self.model_id)
+        return StreamingResponse(self._sse(backend, generation, chunk), media_type="text/event-stream")
+
+    async def _sse(
+        self, backend: Backend, generation: Generation, chunk: Callable[[str | None, str | None], dict[str, Any]]
+    ) -> AsyncIterator[str]:
+        """The event stream of one generation; closes the backend stream however it ends."""
+        self.stats.started(generation)
+        stream = backend.stream(generation.request)
+        outcome: Outcome = "died"
+        text = ""
+        try:
+            if generation.endpoint == "chat":
+                yield _event(chunk(None, None))  # OpenAI opens a chat stream with the assistant role
+            async for delta in stream:
+                text += delta
+                generation.chunks += 1
+                yield _event(chunk(delta, None))
+                if self.die_after is not None and generation.chunks >= self.die_after:
+                    raise _DroppedConnection(f"fault injected after {generation.chunks} chunks")
+            finish = "length" if backend.count_tokens(text) >= generation.request.max_tokens else "stop"
+            yield _event(chunk("", finish))
+            yield _event("[DONE]")
+            outcome = "done"
+        except (asyncio.CancelledError, GeneratorExit):  # Starlette cancels the response when the client leaves
+            outcome = "cancelled"
+            raise
+        finally:
+            try:
+                with anyio.CancelScope(shield=True):  # let the backend stop its model even while cancelled
+                    await stream.aclose()
+            finally:
+                self.stats.finished(generation, outcome)
+
+
+def _chunk_maker(
+    endpoint: Literal["completions", "chat"], model: str
+) -> Callable[[str | None, str | None], dict[str, Any]]:
+    """Builds the OpenAI chunk objects of one stream (same id and timestamp throughout)."""
+    created = int(time.time())
+    if endpoint == "completions":
+        head = {"id": f"cmpl-{uuid.uuid4().hex}", "object": "text_completion", "created": created, "model": model}
+
+        def completion_chunk(text: str | None, finish: str | None) -> dict[str, Any]:
+            choice = {"index": 0, "text": text or "", "logprobs": None, "finish_reason": finish}
+            return {**head, "choices": [choice]}
+
+        return completion_chunk
+    head = {"id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion.chunk", "created": created, "model": model}
+
+    def chat_chunk(text: str | None, finish: str | None) -> dict[str, Any]:
+        delta = {"role": "assistant", "content": ""} if text is None else ({"content": text} if text else {})
+        return {**head, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]}
+
+    return chat_chunk
+
+
+@contextmanager
+def serve(backend: Backend, die_after: int | None = None) -> Iterator[ServerHandle]:
+    """Serve ``backend`` on 127.0.0.1 (a free port) for the duration of the ``with`` block.
+
+    ``die_after=N`` makes every stream drop its connection after N text chunks, without
+    ``[DONE]``. The backend must be loaded already; it is shared, not copied.
+    """
+    stats = ServerStats()
+    app = _App(backend, stats, die_after)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app.asgi, log_level="warning", lifespan="off", timeout_graceful_shutdown=5)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="openai-test-server", daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the test OpenAI server did not start")
+            time.sleep(0.01)
+        yield ServerHandle(base_url=f"http://127.0.0.1:{port}/v1", stats=stats)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+        sock.close()
