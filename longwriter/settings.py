@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     request_timeout: float = Field(600.0, gt=0, description="seconds without data before a stream is declared dead")
 
     data_dir: Path = Field(Path.home() / ".longwriter", description="database, model cache and exports")
+    models_path: Path | None = Field(None, description="model cache and registry; data_dir/models when unset")
     database_url: str | None = Field(None, description="SQLAlchemy URL; SQLite in data_dir when unset")
 
     device: str = Field("auto", description="local backend: auto, cpu, cuda, cuda:1 ...")
@@ -53,10 +54,10 @@ class Settings(BaseSettings):
 
     edit_pair_threshold: float = Field(0.1, ge=0, le=1, description="share of changed words that makes an edit a preference pair")
 
-    @field_validator("data_dir", mode="after")
+    @field_validator("data_dir", "models_path", mode="after")
     @classmethod
-    def _expand(cls, value: Path) -> Path:
-        return value.expanduser()
+    def _expand(cls, value: Path | None) -> Path | None:
+        return value.expanduser() if value is not None else None
 
     @property
     def db_url(self) -> str:
@@ -66,7 +67,7 @@ class Settings(BaseSettings):
     @property
     def models_dir(self) -> Path:
         """Where converted model weights are cached and trained checkpoints are registered."""
-        return self.data_dir / "models"
+        return self.models_path or self.data_dir / "models"
 
     @property
     def exports_dir(self) -> Path:

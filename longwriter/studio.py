@@ -53,6 +53,7 @@ class Studio:
         self.settings = settings
         self.store = store or Store.from_settings(settings)
         self._backends: dict[str, Backend] = {}
+        self._shared: set[str] = set()
         self._loading = asyncio.Lock()
         self._stops: dict[str, asyncio.Event] = {}
 
@@ -72,9 +73,15 @@ class Studio:
                 self._backends[spec.id] = await create_backend(self.settings, spec)
         return self._backends[spec.id]
 
+    def use_backend(self, backend: Backend) -> None:
+        """Serve ``backend.spec`` with an already-loaded backend owned by the caller (not closed here)."""
+        self._backends[backend.spec.id] = backend
+        self._shared.add(backend.spec.id)
+
     async def aclose(self) -> None:
-        for backend in self._backends.values():
-            await backend.aclose()
+        for model_id, backend in self._backends.items():
+            if model_id not in self._shared:
+                await backend.aclose()
         self._backends.clear()
         self.store.close()
 

@@ -70,11 +70,11 @@ def repeated_ngram_fraction(text: str, n: int = 8) -> float:
 
 
 def find_loop(text: str, n: int = 8, min_repeats: int = 3, window: int = 400) -> int | None:
-    """Return the character offset where a degenerate loop starts in the tail of ``text``, or None.
+    """Return the character offset where a degenerate loop starts repeating, or None.
 
     A loop is declared when some n-gram occurs at least ``min_repeats`` times within the last
-    ``window`` units; the cut point is the end of its first occurrence in that window, so what
-    is kept reads as the model meant it once. Used to stop a section that repeats itself instead
+    ``window`` units; the offset is the start of its second occurrence, so the text kept holds
+    one round of what the model meant to say. Used to stop a section that repeats itself instead
     of wasting its whole token budget.
     """
     matches = list(_TOKEN.finditer(text))
@@ -86,9 +86,12 @@ def find_loop(text: str, n: int = 8, min_repeats: int = 3, window: int = 400) ->
     gram, count = max(counts.items(), key=lambda item: item[1], default=((), 0))
     if count < min_repeats:
         return None
+    seen = 0
     for i in range(len(units) - n + 1):
         if tuple(units[i : i + n]) == gram:
-            return matches[start + i + n - 1].end()
+            seen += 1
+            if seen == 2:
+                return matches[start + i].start()
     return None
 
 

@@ -188,7 +188,8 @@ def test_new_migration_captures_a_model_change(tmp_path: Path, monkeypatch: pyte
     )
     try:
         path = migrate.new_migration("add probe votes")
-        assert path.parent == scripts / "versions" and path.name == "0002_add_probe_votes.py"
+        number = len(list((scripts / "versions").glob("0*.py")))  # the new script is among them
+        assert path.parent == scripts / "versions" and path.name == f"{number:04d}_add_probe_votes.py"
         script = path.read_text()
         assert "op.create_table('probe_votes'" in script
         assert "sa.String()" in script and "sa.DateTime(timezone=True)" in script and "sqlmodel" not in script

@@ -164,6 +164,8 @@ class _Recorder:
         for index in self.drafts:
             self.store.save_section(self.doc.id, index, status="failed" if index == failed_index else "stopped")
         self.drafts.clear()
+        if status is None and not self.writing:
+            return  # a plan-only run ended normally: "planned" (or the plan's own status) stands
         if status is None:
             sections = self.store.sections(self.doc.id)
             status = "done" if sections and all(s.status == "done" for s in sections) else "stopped"

@@ -1,0 +1,131 @@
+"""The plan parser over the many shapes models (and people) write plans in, and the budget rules."""
+
+from __future__ import annotations
+
+import pytest
+
+from longwriter.plan import (
+    MAX_SECTION_WORDS,
+    MIN_SECTION_WORDS,
+    Plan,
+    PlanError,
+    Section,
+    fallback_plan,
+    normalize_budget,
+    parse_plan,
+    plan_from_model,
+    validate_rows,
+)
+
+CANONICAL = """Paragraph 1 - Main Point: Introduce the history of tea - Word Count: 400 words
+Paragraph 2 - Main Point: Tea in the Tang dynasty - Word Count: 700 words
+Paragraph 3 - Main Point: Modern tea culture - Word Count: 500 words"""
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        CANONICAL,
+        "Sure! Here is the plan:\n\n" + CANONICAL + "\n\nLet me know if you want changes.",
+        CANONICAL.replace(" - ", " – "),  # en dashes
+        CANONICAL.replace(" - ", " — "),  # em dashes
+        CANONICAL.lower(),
+        CANONICAL.replace("\n", "\n\n"),
+        "\n".join(f"- **{line}**" for line in CANONICAL.splitlines()),  # markdown bullets and bold
+        CANONICAL.replace(" words", ""),  # missing "words"
+        CANONICAL.replace("Word Count: 700", "Word Count: 7,00"),  # commas inside numbers
+    ],
+)
+def test_parse_plan_tolerates_shapes(text: str) -> None:
+    plan = parse_plan(text)
+    assert [s.words for s in plan.sections] == [400, 700, 500]
+    assert plan.sections[1].main_point.lower() == "tea in the tang dynasty"
+
+
+def test_parse_plan_commas_and_cjk() -> None:
+    plan = parse_plan(
+        "Paragraph 1 - Main Point: 介绍长城的起源 - Word Count: 1,200 words\n"
+        "段落 2 - Main Point: 明朝的修建 - Word Count: 800 words\n"
+        "第3段 - 主要内容：长城的今天 - 字数：600字"
+    )
+    assert [(s.main_point, s.words) for s in plan.sections] == [
+        ("介绍长城的起源", 1200),
+        ("明朝的修建", 800),
+        ("长城的今天", 600),
+    ]
+
+
+def test_parse_plan_without_counts_shares_the_mean() -> None:
+    plan = parse_plan(
+        "Paragraph 1 - Main Point: Opening - Word Count: 300 words\n"
+        "Paragraph 2 - Main Point: A rambling middle paragraph with no count at all.\n"
+        "Paragraph 3 - Main Point: Ending - Word Count: 500 words"
+    )
+    assert [s.words for s in plan.sections] == [300, 400, 500]
+
+
+def test_parse_plan_shortens_rambling_points() -> None:
+    long_point = "This paragraph explains the matter. " * 30
+    plan = parse_plan(f"Paragraph 1 - Main Point: {long_point} - Word Count: 300 words")
+    assert len(plan.sections[0].main_point) <= 300
+    assert plan.sections[0].main_point.endswith(".")
+
+
+@pytest.mark.parametrize("text", ["", "I cannot help with that.", "Here are some thoughts about tea in general."])
+def test_parse_plan_rejects_non_plans(text: str) -> None:
+    with pytest.raises(PlanError):
+        parse_plan(text)
+
+
+def test_parse_plan_rejects_collapsed_plans() -> None:
+    text = "\n".join(f"Paragraph {i} - Main Point: point {i} - Word Count: 100 words" for i in range(1, 60))
+    with pytest.raises(PlanError, match="at most 50"):
+        parse_plan(text)
+
+
+def test_normalize_budget_keeps_proportions_and_sums_to_target() -> None:
+    plan = normalize_budget(parse_plan(CANONICAL), 3200)
+    assert plan.total_words == 3200
+    assert [s.words for s in plan.sections] == [800, 1400, 1000]
+
+
+def test_normalize_budget_clamps_each_section() -> None:
+    plan = Plan(sections=[Section(main_point="a", words=10), Section(main_point="b", words=990)])
+    normalized = normalize_budget(plan, 1000)
+    assert all(MIN_SECTION_WORDS <= s.words <= MAX_SECTION_WORDS for s in normalized.sections)
+    assert normalized.total_words == 1000
+
+
+def test_fallback_plan_is_valid_for_any_target() -> None:
+    for target in (150, 800, 2000, 5000, 20000):
+        plan = fallback_plan("Write about rivers.", target)
+        assert plan.total_words == target
+        assert all(MIN_SECTION_WORDS <= s.words <= MAX_SECTION_WORDS for s in plan.sections)
+    assert len(fallback_plan("x", 20000).sections) == 50
+
+
+def test_plan_from_model_falls_back_when_too_coarse() -> None:
+    plan, fallback = plan_from_model("Paragraph 1 - Main Point: everything - Word Count: 5000 words", "Task", 5000)
+    assert fallback and len(plan.sections) > 1 and plan.total_words == 5000
+    plan, fallback = plan_from_model(CANONICAL, "Task", 1600)
+    assert not fallback and plan.total_words == 1600
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ([], "at least one section"),
+        ([("", 100)], "no main point"),
+        ([("ok", "abc")], "not a whole number"),
+        ([("ok", -5)], "must be positive"),
+        ([("ok", 100)] * 51, "at most 50"),
+    ],
+)
+def test_validate_rows_explains_problems(rows: list[tuple[str, object]], message: str) -> None:
+    with pytest.raises(PlanError, match=message):
+        validate_rows(rows)
+
+
+def test_plan_text_round_trips() -> None:
+    plan = parse_plan(CANONICAL)
+    assert parse_plan(plan.to_text()) == plan

@@ -1,0 +1,85 @@
+"""Helpers every tab shares: who is asking, and how to stream without flooding the browser.
+
+Other tabs (Arena, Data, Evaluate) use these too:
+
+* :func:`current_user` — the logged-in user name of a request, or None when the app runs without
+  login. Pass it as ``user=`` to every store/studio call so each user sees only their own rows.
+* :func:`throttled` — batch a fast event stream into a few UI updates per second. Gradio sends
+  diffs, but the browser re-renders each updated component entirely, so a handler that yields
+  per token makes a long document crawl.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import suppress
+from typing import TypeVar
+
+import gradio as gr
+
+T = TypeVar("T")
+
+UPDATE_INTERVAL = 0.3
+"""Seconds between UI updates while a stream runs (about three per second)."""
+
+
+def current_user(request: gr.Request | None) -> str | None:
+    """The login name behind ``request``, or None when the app runs without ``auth``."""
+    if request is None:
+        return None
+    return getattr(request, "username", None) or None
+
+
+async def throttled(
+    events: AsyncIterator[T],
+    interval: float = UPDATE_INTERVAL,
+    urgent: Callable[[T], bool] | None = None,
+) -> AsyncIterator[list[T]]:
+    """Re-yield ``events`` in batches: at most one batch every ``interval`` seconds.
+
+    A batch is also released at once when an ``urgent`` event arrives (a section starts or ends,
+    the run finishes), and when ``interval`` passes with events pending even if the stream has
+    gone quiet, so nothing waits for the next token to show. Closing this generator (the page went
+    away, the handler was cancelled) closes ``events`` too, which is what stops the model.
+    """
+    iterator = aiter(events)
+    pending: list[T] = []
+    last = 0.0  # the first events show at once
+    nxt: asyncio.Future[T] | None = None
+    try:
+        while True:
+            if nxt is None:
+                nxt = asyncio.ensure_future(anext(iterator))
+            wait = None if not pending else max(0.0, interval - (time.monotonic() - last))
+            done, _ = await asyncio.wait({nxt}, timeout=wait)
+            if nxt in done:
+                future, nxt = nxt, None
+                try:
+                    event = future.result()
+                except StopAsyncIteration:
+                    break
+                pending.append(event)
+                if not (urgent is not None and urgent(event)) and time.monotonic() - last < interval:
+                    continue
+            if pending:
+                batch, pending = pending, []
+                last = time.monotonic()
+                yield batch
+        if pending:
+            yield pending
+    finally:
+        if nxt is not None and not nxt.done():
+            nxt.cancel()
+            with suppress(asyncio.CancelledError, StopAsyncIteration, Exception):
+                await nxt
+        aclose = getattr(iterator, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` on one line, cut to ``limit`` characters with an ellipsis."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
