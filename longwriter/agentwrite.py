@@ -378,7 +378,7 @@ class AgentWriter:
         while True:
             remaining_words = max(target - count_words(text), target // 4, 40)
             request = self._request(prompt, self._max_tokens(remaining_words), assistant_prefix=text)
-            splitter = ThinkSplitter() if self.backend.spec.format.think else None
+            splitter = ThinkSplitter(answering=bool(text)) if self.backend.spec.format.think else None
             head = not text.strip()  # hold the first line back to strip "Paragraph N" markers
             pending = ""
             since_check = 0

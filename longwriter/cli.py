@@ -182,6 +182,17 @@ def show(doc_id: str, as_json: Annotated[bool, typer.Option("--json")] = False) 
                       f"status {record['status']}")
 
 
+@app.command()
+def doctor() -> None:
+    """Print what the current settings will use and check that each piece is reachable."""
+    from longwriter.doctor import render_checks, run_checks
+
+    checks = run_checks(get_settings())
+    out.print(render_checks(checks))
+    if not all(c.ok for c in checks):
+        raise typer.Exit(1)
+
+
 def _write_and_report(studio: Studio, doc_id: str, out_md: Path | None, out_json: Path | None) -> None:
     try:
         outcome = _run(_progress(studio, studio.write(doc_id), doc_id), studio)
@@ -299,8 +310,21 @@ def _load_plugins() -> None:
             app.command(ep.name)(target)
 
 
+def _add_subcommands() -> None:
+    """Command groups that live in their own modules of this package."""
+    from longwriter.export_cli import export_app
+
+    app.add_typer(export_app, name="export")
+    try:
+        from longwriter.eval_cli import eval_app
+    except ImportError:  # evaluation module not installed in this build
+        return
+    app.add_typer(eval_app, name="eval")
+
+
 def main() -> None:
     """Console-script entry point."""
+    _add_subcommands()
     _load_plugins()
     app()
 

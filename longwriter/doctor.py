@@ -178,9 +178,9 @@ def _check_hub_cache(value: str, repo_id: str) -> Check:
 def _check_device(requested: str) -> Check:
     import torch
 
-    from longwriter.backends.local import _pick_device  # the backend's own rule, so the report cannot drift
+    from longwriter.backends.local import pick_device  # the backend's own rule, so the report cannot drift
 
-    device = _pick_device(requested)
+    device = pick_device(requested)
     value = device if requested == device else f"{device} (from {requested})"
     cuda = torch.cuda.is_available()
     build = f"torch {torch.__version__}" + (
@@ -213,10 +213,10 @@ def _check_device(requested: str) -> Check:
 def _check_dtype(requested_device: str, requested: str) -> Check:
     import torch
 
-    from longwriter.backends.local import _pick_device, _pick_dtype  # the backend's own rules
+    from longwriter.backends.local import pick_device, pick_dtype  # the backend's own rules
 
-    device = _pick_device(requested_device)
-    dtype = str(_pick_dtype(requested, device)).removeprefix("torch.")
+    device = pick_device(requested_device)
+    dtype = str(pick_dtype(requested, device)).removeprefix("torch.")
     value = dtype if requested == dtype else f"{dtype} (from {requested})"
     on_cuda = device.startswith("cuda") and torch.cuda.is_available()
     if on_cuda and dtype == "bfloat16" and not torch.cuda.is_bf16_supported():

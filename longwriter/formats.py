@@ -178,8 +178,11 @@ ZERO_THINK = PromptFormat(
     api="completion",
     stop=("<|user|>", "<|endoftext|>", "</answer>"),
     think=True,
+    assistant_lead=" <think>\n</think>\n<answer>\n",
     description="LongWriter-Zero think/answer template; only the <answer> part is document text",
 )
+"""Continuing an answer (an assistant prefix) reopens it after an empty think block, so the model
+goes on writing document text instead of starting to reason again."""
 
 FORMATS: dict[str, PromptFormat] = {f.name: f for f in (CHAT_TEMPLATE, GLM4, LLAMA_INST, ZERO_THINK)}
 
@@ -193,9 +196,10 @@ class ThinkSplitter:
 
     _TAGS = ("<think>", "</think>", "<answer>", "</answer>")
 
-    def __init__(self) -> None:
+    def __init__(self, answering: bool = False) -> None:
+        """``answering``: the stream continues an answer already opened in the prompt."""
         self._buffer = ""
-        self.channel: Literal["reasoning", "text", "done"] = "reasoning"
+        self.channel: Literal["reasoning", "text", "done"] = "text" if answering else "reasoning"
 
     def feed(self, delta: str) -> list[tuple[str, str]]:
         self._buffer += delta

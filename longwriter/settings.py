@@ -54,7 +54,7 @@ class Settings(BaseSettings):
 
     edit_pair_threshold: float = Field(0.1, ge=0, le=1, description="share of changed words that makes an edit a preference pair")
 
-    @field_validator("data_dir", "models_path", mode="after")
+    @field_validator("data_dir", "models_path", "lora_path", "auth_file", mode="after")
     @classmethod
     def _expand(cls, value: Path | None) -> Path | None:
         return value.expanduser() if value is not None else None

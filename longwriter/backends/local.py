@@ -61,7 +61,8 @@ def _cache_embedded(cache_dir: Path) -> Path:
     return cache_dir
 
 
-def _pick_device(requested: str) -> str:
+def pick_device(requested: str) -> str:
+    """The torch device for a ``LONGWRITER_DEVICE`` value: ``auto`` is the first GPU when there is one."""
     import torch
 
     if requested != "auto":
@@ -69,7 +70,8 @@ def _pick_device(requested: str) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def _pick_dtype(requested: str, device: str) -> Any:
+def pick_dtype(requested: str, device: str) -> Any:
+    """The torch dtype for ``LONGWRITER_DTYPE``: ``auto`` is bfloat16 on GPUs and float32 on CPUs."""
     import torch
 
     if requested == "auto":
@@ -111,11 +113,11 @@ class LocalBackend:
         path: str | Path = self.spec.source
         if self.spec.source == EMBEDDED_SOURCE:
             path = _cache_embedded(self._models_dir / self.spec.id)
-        self.device = _pick_device(self._device_request)
+        self.device = pick_device(self._device_request)
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=self.spec.trust_remote_code)
             model = AutoModelForCausalLM.from_pretrained(
-                path, dtype=_pick_dtype(self._dtype_request, self.device), trust_remote_code=self.spec.trust_remote_code
+                path, dtype=pick_dtype(self._dtype_request, self.device), trust_remote_code=self.spec.trust_remote_code
             )
         except OSError as exc:
             raise BackendError(f"Cannot load model {self.spec.source!r}: {exc}") from exc
@@ -200,12 +202,18 @@ class LocalBackend:
                     streamer=_Push(self.tokenizer, skip_prompt=True, skip_special_tokens=True),
                     stopping_criteria=StoppingCriteriaList([_StopFlag()]),
                     pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id,
+                    eos_token_id=self._eos_ids(),
                     **sampling,
                 )
         except Exception as exc:  # noqa: BLE001 - surfaced to the consumer as a BackendError
             loop.call_soon_threadsafe(pieces.put_nowait, exc)
         finally:
             loop.call_soon_threadsafe(pieces.put_nowait, None)
+
+    def _eos_ids(self) -> list[int]:
+        """The tokenizer's end token plus the format's special stop tokens (GLM-4's ``<|user|>`` …)."""
+        ids = [self.tokenizer.eos_token_id, *self.spec.format.extra_stop_ids]
+        return [i for i in dict.fromkeys(ids) if i is not None]
 
     async def aclose(self) -> None:
         """Drop the weights (on the inference thread, where they live)."""
