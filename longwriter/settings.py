@@ -24,6 +24,7 @@ class Settings(BaseSettings):
     model: str = Field("smollm2-135m", description="catalog id, local model folder or Hub id")
     base_url: str = Field("http://127.0.0.1:8000/v1", description="OpenAI-compatible server for the openai backend")
     api_key: str = Field("EMPTY", description="sent as a Bearer token to the openai backend")
+    served_model: str | None = Field(None, description="the server's name for the model (vllm serve --served-model-name)")
     request_timeout: float = Field(600.0, gt=0, description="seconds without data before a stream is declared dead")
 
     data_dir: Path = Field(Path.home() / ".longwriter", description="database, model cache and exports")

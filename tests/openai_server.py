@@ -16,17 +16,17 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
-import anyio
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from longwriter.backends.base import Backend, GenerationRequest
 from longwriter.formats import PromptFormat
@@ -39,13 +39,14 @@ Outcome = Literal["running", "done", "cancelled", "died"]
 
 @dataclass
 class Generation:
-    """One streamed generation as the server saw it.
+    """One streamed generation as the server saw it: the JSON body, what it asked the backend for.
 
     ``outcome`` is ``cancelled`` when the client went away and the server closed the backend
     stream, ``died`` when the server dropped the connection itself.
     """
 
     endpoint: Literal["completions", "chat"]
+    body: dict[str, Any]
     request: GenerationRequest
     chunks: int = 0
     outcome: Outcome = "running"
@@ -79,9 +80,11 @@ class ServerStats:
         that still has to close a dropped stream).
         """
 
+        def ended() -> bool:
+            return sum(g.outcome != "running" for g in self.generations) >= count
+
         def wait() -> list[Generation]:
             with self._changed:
-                ended = lambda: sum(g.outcome != "running" for g in self.generations) >= count  # noqa: E731
                 if not self._changed.wait_for(ended, timeout):
                     raise TimeoutError(f"{count} generation(s) did not end within {timeout} s: {self.generations}")
                 return list(self.generations)
@@ -91,6 +94,8 @@ class ServerStats:
 
 @dataclass(frozen=True)
 class ServerHandle:
+    """A running server: the ``/v1`` URL to give a client, and what the server has done."""
+
     base_url: str
     stats: ServerStats
 
@@ -173,21 +178,22 @@ class _App:
             if not body.get("stream"):
                 return _error(400, "this test server only streams; send stream: true")
             if endpoint == "chat":
-                generation = Generation(endpoint, _chat_request(body))
+                generation = Generation(endpoint, body, _chat_request(body))
             else:
-                generation = Generation(endpoint, GenerationRequest(prompt=str(body["prompt"]), **_sampling(body)))
+                generation = Generation(endpoint, body, GenerationRequest(prompt=str(body["prompt"]), **_sampling(body)))
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             return _error(400, f"invalid request: {exc}")
         backend = self.backend if endpoint == "chat" else self.raw_backend
         chunk = _chunk_maker(endpoint, self.model_id)
-        return StreamingResponse(self._sse(backend, generation, chunk), media_type="text/event-stream")
+        return _EventStream(self._sse(backend, generation, chunk))
 
     async def _sse(
         self, backend: Backend, generation: Generation, chunk: Callable[[str | None, str | None], dict[str, Any]]
-    ) -> AsyncIterator[str]:
+    ) -> AsyncGenerator[str, None]:
         """The event stream of one generation; closes the backend stream however it ends."""
         self.stats.started(generation)
-        stream = backend.stream(generation.request)
+        # The protocol promises a closable stream (base.py), typed as the narrower AsyncIterator.
+        stream = cast(AsyncGenerator[str, None], backend.stream(generation.request))
         outcome: Outcome = "died"
         text = ""
         try:
@@ -203,15 +209,39 @@ class _App:
             yield _event(chunk("", finish))
             yield _event("[DONE]")
             outcome = "done"
-        except (asyncio.CancelledError, GeneratorExit):  # Starlette cancels the response when the client leaves
+        except GeneratorExit:  # _EventStream saw the client leave
             outcome = "cancelled"
             raise
         finally:
             try:
-                with anyio.CancelScope(shield=True):  # let the backend stop its model even while cancelled
-                    await stream.aclose()
+                await stream.aclose()
             finally:
                 self.stats.finished(generation, outcome)
+
+
+class _EventStream(StreamingResponse):
+    """An SSE response that looks for a client disconnect between events, as vLLM's server does.
+
+    On a disconnect it stops sending and closes its event generator, which closes the backend
+    stream: the server stops the model the way any consumer of the protocol does, through
+    ``aclose``, not by a cancellation thrown into the middle of the backend's work.
+    """
+
+    def __init__(self, events: AsyncGenerator[str, None]) -> None:
+        super().__init__(events, media_type="text/event-stream")
+        self._events = events
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        try:
+            async for event in self._events:
+                if await request.is_disconnected():
+                    return
+                await send({"type": "http.response.body", "body": event.encode(), "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            await self._events.aclose()
 
 
 def _chunk_maker(

@@ -10,15 +10,14 @@ from __future__ import annotations
 import socket
 from collections.abc import AsyncIterator
 from contextlib import aclosing, asynccontextmanager
+from dataclasses import replace
 
 import pytest
+from openai_server import serve
 
 from longwriter.backends.base import Backend, BackendError, GenerationRequest
 from longwriter.backends.openai import OpenAIBackend
 from longwriter.catalog import ModelSpec, with_format
-from openai_server import serve
-
-pytestmark = pytest.mark.model
 
 STORY = GenerationRequest(
     prompt="Write a long story about a lighthouse keeper.", max_tokens=32, temperature=0.6, top_p=0.9, seed=7
@@ -26,8 +25,10 @@ STORY = GenerationRequest(
 
 
 @asynccontextmanager
-async def client(spec: ModelSpec, base_url: str, **kwargs: object) -> AsyncIterator[OpenAIBackend]:
-    backend = OpenAIBackend(spec, base_url, **kwargs)  # type: ignore[arg-type]
+async def client(
+    spec: ModelSpec, base_url: str, served_model: str | None = None, timeout: float = 60.0
+) -> AsyncIterator[OpenAIBackend]:
+    backend = OpenAIBackend(spec, base_url, timeout=timeout, served_model=served_model)
     try:
         yield backend
     finally:
@@ -44,11 +45,16 @@ def unused_port() -> int:
         return int(sock.getsockname()[1])
 
 
+ANY_SPEC = ModelSpec(id="m", source="m")
+
+
+@pytest.mark.model
 async def test_chat_format_streams_through_chat_api(local_backend: Backend) -> None:
     request = GenerationRequest(
-        prompt="Name three colours.",
+        prompt="Tell me a fairy tale.",
         system="You are terse.",
-        max_tokens=24,
+        assistant_prefix="Once upon a time",
+        max_tokens=16,
         temperature=0.6,
         top_p=0.9,
         top_k=40,
@@ -62,36 +68,29 @@ async def test_chat_format_streams_through_chat_api(local_backend: Backend) -> N
         (generation,) = await server.stats.wait_finished()
     assert text.strip()
     assert generation.endpoint == "chat" and generation.outcome == "done"
-    assert generation.request == request  # every sampling field made the round trip, seed 0 included
+    assert generation.request == request  # every field made the round trip, seed 0 and the prefix included
+    assert generation.body["continue_final_message"] is True and generation.body["add_generation_prompt"] is False
 
 
-async def test_assistant_prefix_asks_the_server_to_continue_it(local_backend: Backend) -> None:
-    request = GenerationRequest(
-        prompt="Tell me a fairy tale.", assistant_prefix="Once upon a time", max_tokens=16, temperature=0.6, top_p=0.9
-    )
-    with serve(local_backend) as server:
-        async with client(local_backend.spec, server.base_url) as backend:
-            assert (await collect(backend, request)).strip()
-        (generation,) = await server.stats.wait_finished()
-    assert generation.request.assistant_prefix == "Once upon a time"
-    assert generation.request.prompt == "Tell me a fairy tale."
-
-
+@pytest.mark.model
 async def test_completion_format_sends_the_rendered_prompt(local_backend: Backend) -> None:
     spec = with_format(local_backend.spec, "llama-inst")
-    request = GenerationRequest(prompt="Describe the sea.", max_tokens=24, temperature=0.6, top_p=0.9, seed=3)
+    request = GenerationRequest(prompt="Describe the sea.", max_tokens=16, temperature=0.6, top_p=0.9, seed=3)
     with serve(local_backend) as server:
         async with client(spec, server.base_url) as backend:
             text = await collect(backend, request)
         (generation,) = await server.stats.wait_finished()
     assert text.strip()
     assert generation.endpoint == "completions" and generation.outcome == "done"
-    assert generation.request.prompt == "[INST]Describe the sea.[/INST]"
+    assert generation.request.prompt == spec.format.render("Describe the sea.")
+    assert generation.request.prompt.endswith("[INST]Describe the sea.[/INST]")
     assert generation.request.stop == ("[INST]",)
+    assert generation.body["add_special_tokens"] is False  # the rendered prompt carries its own BOS
 
 
+@pytest.mark.model
 async def test_closing_the_stream_stops_generation_on_the_server(local_backend: Backend) -> None:
-    request = GenerationRequest(prompt=STORY.prompt, max_tokens=48, temperature=0.6, top_p=0.9, seed=7)
+    request = replace(STORY, max_tokens=48)
     with serve(local_backend) as server:
         async with client(local_backend.spec, server.base_url) as backend:
             received: list[str] = []
@@ -106,6 +105,7 @@ async def test_closing_the_stream_stops_generation_on_the_server(local_backend: 
     assert generation.chunks < request.max_tokens
 
 
+@pytest.mark.model
 async def test_server_dying_mid_stream_raises_and_keeps_partial_text(local_backend: Backend) -> None:
     received: list[str] = []
     with serve(local_backend, die_after=3) as server:
@@ -121,7 +121,7 @@ async def test_server_dying_mid_stream_raises_and_keeps_partial_text(local_backe
 @pytest.mark.parametrize("call", ["stream", "health"])
 async def test_server_down_names_the_url(call: str) -> None:
     url = f"http://127.0.0.1:{unused_port()}/v1"
-    async with client(ModelSpec(id="m", source="m"), url) as backend:
+    async with client(ANY_SPEC, url) as backend:
         with pytest.raises(BackendError, match=f"Cannot reach the model server at {url}"):
             if call == "stream":
                 await collect(backend, STORY)
@@ -129,6 +129,17 @@ async def test_server_down_names_the_url(call: str) -> None:
                 await backend.health()
 
 
+async def test_silent_server_times_out() -> None:
+    with socket.socket() as sock:  # listening but never answering: the kernel accepts, nobody replies
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
+        async with client(ANY_SPEC, url, timeout=0.5) as backend:
+            with pytest.raises(BackendError, match=f"The model server at {url} sent nothing for 0.5 s"):
+                await collect(backend, STORY)
+
+
+@pytest.mark.model
 async def test_http_error_surfaces_the_server_message(local_backend: Backend) -> None:
     with serve(local_backend) as server:
         async with client(local_backend.spec, server.base_url, served_model="no-such-model") as backend:
@@ -137,6 +148,7 @@ async def test_http_error_surfaces_the_server_message(local_backend: Backend) ->
         assert server.stats.requests == 1 and not server.stats.generations
 
 
+@pytest.mark.model
 async def test_health_lists_served_models_and_checks_ours(local_backend: Backend) -> None:
     with serve(local_backend) as server:
         async with client(local_backend.spec, server.base_url) as backend:

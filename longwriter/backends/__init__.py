@@ -25,7 +25,13 @@ async def create_backend(settings: Settings, model: str | ModelSpec | None = Non
     if settings.backend == "openai":
         from longwriter.backends.openai import OpenAIBackend
 
-        return OpenAIBackend(spec, settings.base_url, api_key=settings.api_key, timeout=settings.request_timeout)
+        return OpenAIBackend(
+            spec,
+            settings.base_url,
+            api_key=settings.api_key,
+            timeout=settings.request_timeout,
+            served_model=settings.served_model,
+        )
     if settings.backend == "vllm":
         from longwriter.backends.vllm import VLLMBackend
 

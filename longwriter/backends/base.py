@@ -7,7 +7,7 @@ flag of a local ``generate``, close the HTTP response, abort the vLLM request.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -50,8 +50,8 @@ class Backend(Protocol):
         """Tokens ``text`` takes in this model (an estimate where no tokenizer is at hand)."""
         ...
 
-    def stream(self, request: GenerationRequest) -> AsyncIterator[str]:
-        """Yield output text pieces; closing the iterator stops generation."""
+    def stream(self, request: GenerationRequest) -> AsyncGenerator[str, None]:
+        """Yield output text pieces; closing the generator (``aclose``) stops generation."""
         ...
 
     async def aclose(self) -> None:

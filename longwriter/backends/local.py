@@ -13,12 +13,12 @@ import importlib.util
 import shutil
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import Any
 
 from longwriter.backends.base import BackendError, GenerationRequest
-from longwriter.backends.worker import inference_worker
+from longwriter.backends.worker import inference_worker, post
 from longwriter.catalog import EMBEDDED_SOURCE, ModelSpec
 
 EMBEDDED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -134,7 +134,7 @@ class LocalBackend:
             request.prompt, system=request.system, assistant_prefix=request.assistant_prefix, tokenizer=self.tokenizer
         )
 
-    async def stream(self, request: GenerationRequest) -> AsyncIterator[str]:
+    async def stream(self, request: GenerationRequest) -> AsyncGenerator[str, None]:
         """Stream decoded text; closing the iterator sets the stop flag checked after every token."""
         await self.load()
         loop = asyncio.get_running_loop()
@@ -181,7 +181,7 @@ class LocalBackend:
         class _Push(TextStreamer):
             def on_finalized_text(self, text: str, stream_end: bool = False) -> None:
                 if text:
-                    loop.call_soon_threadsafe(pieces.put_nowait, text)
+                    post(loop, pieces.put_nowait, text)
 
         class _StopFlag(StoppingCriteria):
             def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
@@ -206,9 +206,9 @@ class LocalBackend:
                     **sampling,
                 )
         except Exception as exc:  # noqa: BLE001 - surfaced to the consumer as a BackendError
-            loop.call_soon_threadsafe(pieces.put_nowait, exc)
+            post(loop, pieces.put_nowait, exc)
         finally:
-            loop.call_soon_threadsafe(pieces.put_nowait, None)
+            post(loop, pieces.put_nowait, None)
 
     def _eos_ids(self) -> list[int]:
         """The tokenizer's end token plus the format's special stop tokens (GLM-4's ``<|user|>`` …)."""

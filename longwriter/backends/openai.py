@@ -10,7 +10,7 @@ vLLM learns that nobody is listening and stops generating.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import httpx
@@ -25,6 +25,8 @@ _CONNECT_TIMEOUT = 10.0
 class OpenAIBackend:
     """Streams from an OpenAI-compatible ``/v1`` endpoint with httpx."""
 
+    name = "openai"
+
     def __init__(
         self,
         spec: ModelSpec,
@@ -36,7 +38,6 @@ class OpenAIBackend:
         self.spec = spec
         self.base_url = base_url.rstrip("/")
         self.served_model = served_model or spec.source
-        self.name = f"openai:{self.served_model}"
         self._timeout = timeout
         self._client = httpx.AsyncClient(
             base_url=self.base_url,
@@ -51,7 +52,7 @@ class OpenAIBackend:
     def count_tokens(self, text: str) -> int:
         return estimate_tokens(text)
 
-    async def stream(self, request: GenerationRequest) -> AsyncIterator[str]:
+    async def stream(self, request: GenerationRequest) -> AsyncGenerator[str, None]:
         """Yield the text deltas of one streamed generation.
 
         Leaving the ``async with`` (consumer's ``aclose``, ``break`` or cancellation) closes the
@@ -86,7 +87,7 @@ class OpenAIBackend:
             ) from exc
         except httpx.ReadTimeout as exc:
             raise BackendError(
-                f"The model server at {self.base_url} sent nothing for {self._timeout:.0f} s; "
+                f"The model server at {self.base_url} sent nothing for {self._timeout:g} s; "
                 f"gave up after {received} characters (the partial text was kept)."
             ) from exc
         except httpx.TransportError as exc:
@@ -153,6 +154,7 @@ class OpenAIBackend:
             body["stop_token_ids"] = list(fmt.extra_stop_ids)
         if fmt.api == "completion":
             body["prompt"] = fmt.render(request.prompt, system=request.system, assistant_prefix=request.assistant_prefix)
+            body["add_special_tokens"] = False  # the rendered prompt already holds BOS / [gMASK]<sop>
             return "/completions", body
         body["messages"] = fmt.messages(request.prompt, system=request.system, assistant_prefix=request.assistant_prefix)
         if request.assistant_prefix:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import logging
 import queue
 import threading
 from collections.abc import Callable
@@ -29,7 +30,10 @@ class InferenceWorker:
 
     def _loop(self) -> None:
         while (job := self._jobs.get()) is not None:
-            job()
+            try:
+                job()
+            except Exception:  # noqa: BLE001 - a broken job must not take the inference thread with it
+                logging.getLogger(__name__).exception("inference job failed")
 
     def shutdown(self, timeout: float = 10.0) -> None:
         """Let the current job finish and end the thread.
@@ -53,9 +57,9 @@ class InferenceWorker:
             try:
                 result = fn()
             except BaseException as exc:  # noqa: BLE001 - every failure must reach the awaiting caller
-                loop.call_soon_threadsafe(_settle, future, None, exc)
+                post(loop, _settle, future, None, exc)
             else:
-                loop.call_soon_threadsafe(_settle, future, result, None)
+                post(loop, _settle, future, result, None)
 
         self._jobs.put(job)
         return future
@@ -80,6 +84,19 @@ class InferenceWorker:
         if "error" in box:
             raise box["error"]  # type: ignore[misc]
         return box["result"]  # type: ignore[return-value]
+
+
+def post(loop: asyncio.AbstractEventLoop, callback: Callable[..., object], *args: object) -> None:
+    """Hand ``callback(*args)`` to ``loop`` from the inference thread, if anyone is still listening.
+
+    A caller's loop may close while its job still runs (a test ends, a server shuts down, a
+    request is cancelled under an anyio scope); raising here would kill the one inference
+    thread and hang every later generation, so a closed loop simply drops the message.
+    """
+    try:
+        loop.call_soon_threadsafe(callback, *args)
+    except RuntimeError:  # "Event loop is closed"
+        pass
 
 
 def _settle(future: asyncio.Future[T], result: T | None, error: BaseException | None) -> None:
