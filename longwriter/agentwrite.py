@@ -156,6 +156,8 @@ async def _until_stopped(stream: AsyncIterator[str], stop: asyncio.Event | None)
     waiter = asyncio.ensure_future(stop.wait())
     try:
         while True:
+            if stop.is_set():  # a backend whose pieces never wait must still be stoppable
+                raise StopRequested
             nxt = asyncio.ensure_future(anext(stream))
             done, _ = await asyncio.wait({nxt, waiter}, return_when=asyncio.FIRST_COMPLETED)
             if nxt not in done:

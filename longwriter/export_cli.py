@@ -105,7 +105,8 @@ def dpo(
     min_words: MinWordsOpt = 0,
     include_ties: Annotated[bool, typer.Option("--include-ties", help="keep arena ties (side A as chosen)")] = False,
     include_both_bad: Annotated[bool, typer.Option("--include-both-bad", help="keep 'both bad' votes")] = False,
-    all_edits: Annotated[bool, typer.Option("--all-edits", help="every recorded edit, not only the latest of each text")] = False,
+    all_edits: Annotated[bool, typer.Option(
+        "--all-edits", help="every recorded edit, not only the latest of each text")] = False,
     metadata: MetaOpt = False,
     database_url: DbOpt = None,
 ) -> None:
@@ -147,7 +148,9 @@ def kto(
     store, exports_dir = _open(database_url)
     try:
         extra = pairs(store, filters) if with_pairs else []
-        records = kto_records(feedback(store, filters), format=fmt, metadata=metadata, pairs_too=extra)  # type: ignore[arg-type]
+        records = kto_records(
+            feedback(store, filters), format=fmt, metadata=metadata, pairs_too=extra  # type: ignore[arg-type]
+        )
     finally:
         store.close()
     _run(records, out, to_disk, push_to_hub, public, "kto", exports_dir, "labels")

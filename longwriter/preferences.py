@@ -87,7 +87,9 @@ class ArenaConfig:
         if self.mode not in MODES:
             raise PreferenceError(f"Unknown mode {self.mode!r}; choose one of {', '.join(MODES)}.")
         if self.preset not in SAMPLING_PRESETS:
-            raise PreferenceError(f"Unknown sampling preset {self.preset!r}; choose one of {', '.join(SAMPLING_PRESETS)}.")
+            raise PreferenceError(
+                f"Unknown sampling preset {self.preset!r}; choose one of {', '.join(SAMPLING_PRESETS)}."
+            )
 
     @property
     def label(self) -> str:
@@ -164,7 +166,10 @@ def start_battle(
     """
     a, b = draw_pair(configs, rng)
     docs = [
-        studio.create(instruction, target_words, mode=cfg.mode, model=cfg.model, sampling=cfg.sampling, user=user)  # type: ignore[arg-type]
+        studio.create(
+            instruction, target_words, mode=cfg.mode, model=cfg.model,  # type: ignore[arg-type]
+            sampling=cfg.sampling, user=user,  # type: ignore[arg-type]
+        )
         for cfg in (a, b)
     ]
     battle = Battle(
@@ -402,6 +407,28 @@ def record_section_choice(
     return _add(store, pair)
 
 
+def keep_section_version(
+    studio: Studio, doc_id: str, index: int, keep: Literal["new", "previous"], previous_text: str,
+    user: str | None = None,
+) -> PreferencePair | None:
+    """The Write tab's "keep" buttons after a regenerate, in one call.
+
+    ``previous_text`` is the section's text from before the regenerate (the UI keeps it); the new
+    version is the section's text now. Keeping the previous one puts it back (as a plain text change:
+    no edit pair is recorded for it), then the choice is recorded by :func:`record_section_choice`.
+    """
+    current = next((s.text for s in studio.store.sections(doc_id) if s.index == index), None)
+    if current is None:
+        raise NotFound(f"Document {doc_id} has no section {index + 1}.")
+    if keep == "previous":
+        if not _same(current, previous_text):
+            studio.edit_section(doc_id, index, previous_text)
+        return record_section_choice(studio.store, doc_id, index, previous_text, current, user=user)
+    if keep == "new":
+        return record_section_choice(studio.store, doc_id, index, current, previous_text, user=user)
+    raise PreferenceError(f"keep must be 'new' or 'previous', not {keep!r}.")
+
+
 def changed_share(before: str, after: str) -> float:
     """Share of words changed between two texts, 0 (same words) to 1 (nothing in common).
 
@@ -419,19 +446,22 @@ def record_edit(
 ) -> PreferencePair | None:
     """If the user's text for section ``index`` differs enough from the model's, store (edited, model).
 
-    "The model's text" is the output of the section's latest generation (write, regenerate or
-    continue); the edit counts when the share of changed words is at least
-    ``settings.edit_pair_threshold`` (a number may be given instead). Returns None when there is no
+    "The model's text" is the output of the section's generation (write, regenerate or continue)
+    closest to the edit — the version the user started from; the edit counts when the share of
+    changed words is at least ``settings.edit_pair_threshold`` (a number may be given instead).
+    Returns None when there is no
     model text, the edit is below the threshold, or the same edit was already recorded.
     """
     threshold = settings if isinstance(settings, (int, float)) else settings.edit_pair_threshold
     if not new_text.strip():
         return None
-    generations = _generations(store, doc_id, index, _MODEL_KINDS)
+    generations = [g for g in _generations(store, doc_id, index, _MODEL_KINDS) if g.output.strip()]
     if not generations:
         return None
-    model = generations[-1]
-    share = changed_share(model.output, new_text)
+    # The model text this edit started from: the closest of the section's model outputs (newest on a
+    # tie), so that fixing a typo in a kept older version is not mistaken for rewriting a newer one.
+    shares = [(changed_share(g.output, new_text), -(g.id or 0), g) for g in generations]
+    share, _, model = min(shares, key=lambda item: (item[0], item[1]))
     if share == 0 or share < threshold:
         return None
     latest = _latest_edit(store, model.id)
@@ -502,7 +532,8 @@ def record_thumb(
     return _add(
         store,
         Feedback(
-            user=user, document_id=doc_id, section_index=index, label=bool(label), reason=(reason or "").strip() or None,
+            user=user, document_id=doc_id, section_index=index, label=bool(label),
+            reason=(reason or "").strip() or None,
             prompt=prompt, completion=completion, config=_generation_config(generation, doc),
             generation_id=generation.id if generation else None, words=count_words(completion),
         ),
@@ -606,7 +637,9 @@ def _pair_metadata(pair: PreferencePair) -> dict[str, Any]:
     }
 
 
-def dpo_records(rows: Sequence[PreferencePair], format: Format = "conversational", metadata: bool = False) -> list[dict[str, Any]]:
+def dpo_records(
+    rows: Sequence[PreferencePair], format: Format = "conversational", metadata: bool = False
+) -> list[dict[str, Any]]:
     """TRL preference rows: conversational (prompt as a user message, chosen and rejected as assistant
     messages) or standard (three plain strings). ``metadata`` adds provenance columns (ids, source,
     configurations as JSON strings), which TRL's trainers ignore."""
@@ -675,7 +708,9 @@ def to_dataset(records: Sequence[dict[str, Any]]) -> Dataset:
     try:
         from datasets import Dataset
     except ImportError as exc:  # pragma: no cover - the train extra is installed in development
-        raise PreferenceError("Saving a dataset needs the 'datasets' package: pip install 'longwriter-studio[train]'") from exc
+        raise PreferenceError(
+            "Saving a dataset needs the 'datasets' package: pip install 'longwriter-studio[train]'"
+        ) from exc
     if not records:
         raise PreferenceError("Nothing to export: no judgements match the filters.")
     return Dataset.from_list(list(records))

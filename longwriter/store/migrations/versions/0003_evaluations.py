@@ -59,7 +59,9 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["document_id"], ["documents.id"], name="fk_eval_items_document_id_documents", ondelete="SET NULL"
         ),
-        sa.ForeignKeyConstraint(["run_id"], ["eval_runs.id"], name="fk_eval_items_run_id_eval_runs", ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["run_id"], ["eval_runs.id"], name="fk_eval_items_run_id_eval_runs", ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_eval_items"),
         sa.UniqueConstraint("run_id", "key", name="uq_eval_items_run_id_key"),
     )
