@@ -17,7 +17,7 @@ import threading
 import time
 from pathlib import Path
 
-from longwriter.backends.local import _cache_embedded
+from longwriter.backends.local import cache_embedded_model
 from longwriter.backends.worker import InferenceWorker
 
 
@@ -26,7 +26,7 @@ def main(tokens: int, repeats: int, models_dir: Path) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     worker = InferenceWorker("bench-inference")
-    folder = worker.call(lambda: _cache_embedded(models_dir / "smollm2-135m"))
+    folder = worker.call(lambda: cache_embedded_model(models_dir / "smollm2-135m"))
     tokenizer = AutoTokenizer.from_pretrained(folder)
     model = worker.call(lambda: AutoModelForCausalLM.from_pretrained(folder).eval())
     inputs = tokenizer("Write a long story about a lighthouse keeper.", return_tensors="pt")

@@ -370,6 +370,18 @@ def test_filters(settings: Settings) -> None:
     store.close()
 
 
+def test_training_reads_pairs_straight_from_the_database(settings: Settings) -> None:
+    from training.config import Source
+    from training.data import load_preference_pairs
+
+    store = Store.from_settings(settings)
+    seed_pairs(store)
+    rows = load_preference_pairs(Source(kind="database", path=settings.db_url), settings)
+    assert [r["prompt"] for r in rows] == [[{"role": "user", "content": f"prompt {n}"}] for n in (0, 3, 4)]
+    assert rows[0]["chosen"][0]["role"] == "assistant" and rows[0]["chosen"][0]["content"].startswith("chosen 0")
+    store.close()
+
+
 def test_cli_exports_load_with_datasets(settings: Settings, tmp_path: Path) -> None:
     from datasets import load_dataset, load_from_disk
 
@@ -500,9 +512,9 @@ def train_one_step(path: Path, tmp_path: Path, models_dir: Path, steps: int = 1)
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
     from trl import DPOConfig, DPOTrainer
 
-    from longwriter.backends.local import _cache_embedded
+    from longwriter.backends.local import cache_embedded_model
 
-    tokenizer = AutoTokenizer.from_pretrained(_cache_embedded(models_dir / MODEL))
+    tokenizer = AutoTokenizer.from_pretrained(cache_embedded_model(models_dir / MODEL))
     tiny = tmp_path / "tiny-llama"
     if not (tiny / "config.json").exists():  # a random llama small enough to train on two CPU cores
         torch.manual_seed(0)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from longwriter.catalog import ModelSpec, register
+from training.models import load_causal_lm
 
 if TYPE_CHECKING:
     from training.runner import Job
@@ -40,8 +41,6 @@ def save_final(trainer: Any, job: Job) -> Path:
 def _merge(base_path: str, adapter: Path, out: Path, trainer: Any) -> None:
     from peft import PeftModel
 
-    from training.models import load_causal_lm
-
     base = load_causal_lm(base_path, trainer.args)
     merged = PeftModel.from_pretrained(base, str(adapter)).merge_and_unload()
     merged.save_pretrained(str(out))
@@ -55,7 +54,7 @@ def register_checkpoint(job: Job, checkpoint: Path, summary: Summary) -> ModelSp
         job.base,
         id=entry.id or job.config.output_dir.name,
         source=str(checkpoint.resolve()),
-        format=job.format,
+        format=job.prompting.format,
         parent=job.base.id,
         description=entry.description
         or f"{job.task.upper()} of {job.base.id}, {summary.steps} steps ({date.today().isoformat()})",

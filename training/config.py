@@ -41,11 +41,11 @@ class Source(_Strict):
 
     kind: Literal["database", "jsonl", "disk", "hub"]
     path: str | None = None
-    name: str | None = Field(None, description="dataset configuration name (hub)")
+    name: str | None = Field(default=None, description="dataset configuration name (hub)")
     split: str = "train"
-    limit: int | None = Field(None, gt=0, description="use only the first N rows")
-    prompt_field: str = Field("prompt", description="GRPO: the column holding the instruction")
-    target_field: str | None = Field(None, description="GRPO: a column holding the target word count")
+    limit: int | None = Field(default=None, gt=0, description="use only the first N rows")
+    prompt_field: str = Field(default="prompt", description="GRPO: the column holding the instruction")
+    target_field: str | None = Field(default=None, description="GRPO: a column holding the target word count")
 
     @model_validator(mode="after")
     def _path_needed(self) -> Source:
@@ -58,7 +58,7 @@ class CatalogEntry(_Strict):
     """How the finished checkpoint appears in the studio's model picker."""
 
     enabled: bool = True
-    id: str | None = Field(None, description="catalog id; the output folder's name by default")
+    id: str | None = Field(default=None, description="catalog id; the output folder's name by default")
     description: str = ""
 
 
@@ -67,10 +67,12 @@ class RunConfig(_Strict):
 
     base_model: str = Field(description="catalog id (e.g. smollm2-135m), local folder or Hub id")
     prompt_format: str | None = Field(
-        None, description="a longwriter.formats name; the base model's catalog format by default"
+        default=None, description="a longwriter.formats name; the base model's catalog format by default"
     )
     data: list[Source] = Field(min_length=1)
-    lora: dict[str, Any] | None = Field(None, description="peft.LoraConfig fields; absent or null: full fine-tune")
+    lora: dict[str, Any] | None = Field(
+        default=None, description="peft.LoraConfig fields; absent or null: full fine-tune"
+    )
     output_dir: Path
     catalog: CatalogEntry = Field(default_factory=CatalogEntry)
     trl: dict[str, Any] = Field(default_factory=dict, description="fields of the task's TRL config")
@@ -99,7 +101,7 @@ class DPORunConfig(RunConfig):
     """DPO adds the reference model; beta, loss_type and ld_alpha (LD-DPO) are DPOConfig fields under ``trl``."""
 
     ref_model: str | None = Field(
-        None,
+        default=None,
         description="catalog id, folder or Hub id of the reference; by default a frozen copy of the base "
         "(with LoRA: the base with the adapter switched off)",
     )
@@ -113,7 +115,7 @@ class LengthTargets(_Strict):
     curve around the exact target. Prompts that state nothing get ``default_range``.
     """
 
-    tolerance: float = Field(0.1, ge=0, lt=1)
+    tolerance: float = Field(default=0.1, ge=0, lt=1)
     default_range: tuple[int, int] = (1000, 3000)
 
     @field_validator("default_range")
@@ -131,12 +133,12 @@ class RewardWeights(_Strict):
     ``quality`` only when ``quality_model`` names a sequence-classification checkpoint.
     """
 
-    length: float = Field(1.0, ge=0)
-    redundancy: float = Field(1.0, ge=0)
-    format: float = Field(1.0, ge=0)
-    quality: float = Field(1.0, ge=0)
+    length: float = Field(default=1.0, ge=0)
+    redundancy: float = Field(default=1.0, ge=0)
+    format: float = Field(default=1.0, ge=0)
+    quality: float = Field(default=1.0, ge=0)
     quality_model: str | None = None
-    ngram: int = Field(8, ge=2, description="n-gram size that counts as repeated text")
+    ngram: int = Field(default=8, ge=2, description="n-gram size that counts as repeated text")
 
 
 class GRPORunConfig(RunConfig):

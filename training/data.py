@@ -3,13 +3,14 @@
 Every source is read into plain rows first, then shaped for the run's prompt format in one place:
 with the tokenizer's chat template the rows stay conversational (TRL applies the template); with a
 raw format (``llama-inst``, ``glm4``, ``zero-think``) the prompt is rendered by ``longwriter.formats``
-exactly as the studio renders it at inference, so a checkpoint is trained on the prompts it will see.
+as the studio renders it at inference (``training.prompting``), so a checkpoint trains on the prompts
+it will see.
 
 * SFT: ``{"messages": [...]}`` conversations (LongWriter-6k's format); the database gives one per
   finished document, its instruction (with the length made explicit) and its text as it stands now,
   user edits included.
 * DPO: TRL's conversational preference rows ``{"prompt", "chosen", "rejected"}``, the format of the
-  studio's preference export; ``load_preference_pairs`` is where the database will plug in.
+  studio's preference export, or the preference tables of its database.
 * GRPO: prompts with their length target in the ``min_words`` / ``max_words`` columns, which TRL
   hands to the length reward.
 """
@@ -23,9 +24,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from longwriter.agentwrite import single_prompt
-from longwriter.formats import PromptFormat
+from longwriter.preferences import Filters, dpo_records, pairs
 from longwriter.settings import Settings
 from training.config import LengthTargets, Source
+from training.prompting import Prompting
 from training.targets import length_target
 
 if TYPE_CHECKING:
@@ -69,7 +71,7 @@ def read_rows(source: Source) -> list[Row]:
 
 
 def _read_jsonl(path: Path, limit: int | None) -> list[Row]:
-    """JSON lines read directly: Arrow's schema inference trips over columns that are sometimes text, sometimes messages."""
+    """JSON lines read directly: Arrow's schema inference trips over columns mixing text and message lists."""
     rows: list[Row] = []
     try:
         with path.open(encoding="utf-8") as lines:
@@ -123,24 +125,21 @@ def _last(messages: Messages, role: str) -> str:
     raise DataError(f"no {role} message in {messages!r:.200}")
 
 
-def _single_turn_prompt(messages: Messages, fmt: PromptFormat) -> str:
+def _single_turn_prompt(messages: Messages, prompting: Prompting) -> str:
     """A raw-format prompt rendered from an optional system message and one user message."""
     system = [m["content"] for m in messages if m["role"] == "system"]
     users = [m["content"] for m in messages if m["role"] == "user"]
     if len(users) != 1 or len(system) > 1 or len(messages) != len(users) + len(system):
-        raise DataError(f"the {fmt.name} format renders single-turn prompts only, got {len(messages)} messages")
-    return fmt.render(users[0], system=system[0] if system else None)
-
-
-def _chat_format(fmt: PromptFormat) -> bool:
-    """True when the tokenizer's chat template renders prompts, so rows stay conversational for TRL."""
-    return fmt.template is None
+        raise DataError(
+            f"the {prompting.format.name} format renders single-turn prompts only, got {len(messages)} messages"
+        )
+    return prompting.render(users[0], system=system[0] if system else None)
 
 
 # -- SFT ------------------------------------------------------------------------------------------
 
 
-def sft_dataset(sources: list[Source], fmt: PromptFormat, settings: Settings) -> Dataset:
+def sft_dataset(sources: list[Source], prompting: Prompting, settings: Settings) -> Dataset:
     """Conversations for SFT: ``messages`` rows with a chat template, ``prompt``/``completion`` text otherwise."""
     conversations: list[Messages] = []
     for source in sources:
@@ -148,7 +147,7 @@ def sft_dataset(sources: list[Source], fmt: PromptFormat, settings: Settings) ->
             conversations += _finished_documents(source, settings)
         else:
             conversations += [_conversation(row) for row in read_rows(source)]
-    return _dataset([_sft_example(c, fmt) for c in conversations], "conversations")
+    return _dataset([_sft_example(c, prompting) for c in conversations], "conversations")
 
 
 def _finished_documents(source: Source, settings: Settings) -> list[Messages]:
@@ -172,10 +171,10 @@ def _conversation(row: Row) -> Messages:
     return messages
 
 
-def _sft_example(messages: Messages, fmt: PromptFormat) -> Row:
-    if _chat_format(fmt):
+def _sft_example(messages: Messages, prompting: Prompting) -> Row:
+    if prompting.conversational:
         return {"messages": messages}
-    return {"prompt": _single_turn_prompt(messages[:-1], fmt), "completion": messages[-1]["content"]}
+    return {"prompt": _single_turn_prompt(messages[:-1], prompting), "completion": messages[-1]["content"]}
 
 
 # -- DPO ------------------------------------------------------------------------------------------
@@ -184,13 +183,14 @@ def _sft_example(messages: Messages, fmt: PromptFormat) -> Row:
 def load_preference_pairs(source: Source, settings: Settings) -> list[Row]:
     """Preference rows ``{"prompt", "chosen", "rejected"}`` (TRL's conversational format) from one source.
 
-    Files and datasets hold the studio's export (``longwriter export``). The database kind is the seam
-    for the preference tables: until they exist it says where the pairs come from instead.
+    The database kind reads the studio's preference pairs directly (arena votes, kept regenerations,
+    substantial edits; ties and both-bad votes excluded, as in ``longwriter export dpo``); files and
+    datasets hold that export.
     """
     if source.kind == "database":
-        raise DataError(
-            "preference pairs are not in the database yet: export them to JSONL and use a jsonl source"
-        )
+        with _store(source, settings) as store:
+            rows: list[Row] = dpo_records(pairs(store, Filters()), "conversational")
+        return rows[: source.limit]
     rows = read_rows(source)
     for row in rows:
         missing = {"prompt", "chosen", "rejected"} - set(row)
@@ -199,20 +199,20 @@ def load_preference_pairs(source: Source, settings: Settings) -> list[Row]:
     return rows
 
 
-def preference_dataset(sources: list[Source], fmt: PromptFormat, settings: Settings) -> Dataset:
+def preference_dataset(sources: list[Source], prompting: Prompting, settings: Settings) -> Dataset:
     """Preference pairs for DPO, conversational with a chat template, rendered text with a raw format."""
     rows = [row for source in sources for row in load_preference_pairs(source, settings)]
-    return _dataset([_pair_example(row, fmt) for row in rows], "preference pairs")
+    return _dataset([_pair_example(row, prompting) for row in rows], "preference pairs")
 
 
-def _pair_example(row: Row, fmt: PromptFormat) -> Row:
+def _pair_example(row: Row, prompting: Prompting) -> Row:
     prompt = _as_messages(row["prompt"], "user")
     chosen = _as_messages(row["chosen"], "assistant")
     rejected = _as_messages(row["rejected"], "assistant")
-    if _chat_format(fmt):
+    if prompting.conversational:
         return {"prompt": prompt, "chosen": chosen, "rejected": rejected}
     return {
-        "prompt": _single_turn_prompt(prompt, fmt),
+        "prompt": _single_turn_prompt(prompt, prompting),
         "chosen": _last(chosen, "assistant"),
         "rejected": _last(rejected, "assistant"),
     }
@@ -221,7 +221,9 @@ def _pair_example(row: Row, fmt: PromptFormat) -> Row:
 # -- GRPO -----------------------------------------------------------------------------------------
 
 
-def prompt_dataset(sources: list[Source], fmt: PromptFormat, length: LengthTargets, settings: Settings) -> Dataset:
+def prompt_dataset(
+    sources: list[Source], prompting: Prompting, length: LengthTargets, settings: Settings
+) -> Dataset:
     """GRPO prompts with their word range in ``min_words``/``max_words``.
 
     A target from a column (or the database) that the instruction does not state is added to the
@@ -237,7 +239,10 @@ def prompt_dataset(sources: list[Source], fmt: PromptFormat, length: LengthTarge
     for instruction, target in requests:
         words = length_target(instruction, target=target, tolerance=length.tolerance, default=length.default_range)
         text = single_prompt(instruction, target) if target else instruction
-        prompt: str | Messages = [{"role": "user", "content": text}] if _chat_format(fmt) else fmt.render(text)
+        if prompting.conversational:
+            prompt: str | Messages = [{"role": "user", "content": text}]
+        else:
+            prompt = prompting.render(text)
         rows.append({"prompt": prompt, "min_words": words.low, "max_words": words.high})
     return _dataset(rows, "prompts")
 

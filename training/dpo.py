@@ -31,7 +31,7 @@ def build_trainer(job: Job) -> DPOTrainer:
         model=job.model_path,
         ref_model=ref_model,
         args=args,
-        train_dataset=preference_dataset(config.data, job.format, job.settings),
+        train_dataset=preference_dataset(config.data, job.prompting, job.settings),
         processing_class=job.tokenizer,
         peft_config=job.peft_config,
     )

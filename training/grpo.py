@@ -25,12 +25,12 @@ def build_trainer(job: Job) -> GRPOTrainer:
     from trl import GRPOConfig, GRPOTrainer
 
     config = cast(GRPORunConfig, job.config)
-    funcs, weights = reward_functions(config.rewards, think=job.format.think)
+    funcs, weights = reward_functions(config.rewards, think=job.prompting.format.think)
     return GRPOTrainer(
         model=job.model_path,
         reward_funcs=funcs,
         args=GRPOConfig(**job.trl_fields(), reward_weights=weights),
-        train_dataset=prompt_dataset(config.data, job.format, config.length, job.settings),
+        train_dataset=prompt_dataset(config.data, job.prompting, config.length, job.settings),
         processing_class=job.tokenizer,
         peft_config=job.peft_config,
     )

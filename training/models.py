@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from longwriter.backends.local import _cache_embedded
+from longwriter.backends.local import cache_embedded_model
 from longwriter.catalog import EMBEDDED_SOURCE, ModelSpec, resolve
 from longwriter.settings import Settings
 
@@ -33,7 +33,7 @@ def resolve_model(name: str, settings: Settings) -> tuple[ModelSpec, str]:
         local = Path(spec.source).expanduser()
         return spec, str(local) if local.exists() else spec.source
     with PartialState().main_process_first():
-        return spec, str(_cache_embedded(settings.models_dir / spec.id))
+        return spec, str(cache_embedded_model(settings.models_dir / spec.id))
 
 
 def load_tokenizer(path: str, *, trust_remote_code: bool) -> PreTrainedTokenizerBase:

@@ -79,7 +79,8 @@ def length_reward(
 ) -> list[float]:
     """How well each completion's novel length fits its prompt's range (columns ``min_words``/``max_words``)."""
     documents = _documents(completions, think)
-    return [range_score(novel_words(d, ngram), lo, hi) for d, lo, hi in zip(documents, min_words, max_words, strict=True)]
+    ranges = zip(documents, min_words, max_words, strict=True)
+    return [range_score(novel_words(document, ngram), low, high) for document, low, high in ranges]
 
 
 def redundancy_penalty(completions: Sequence[Completion], think: bool = False, ngram: int = 8, **_: Any) -> list[float]:

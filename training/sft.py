@@ -29,7 +29,7 @@ def build_trainer(job: Job) -> SFTTrainer:
     return SFTTrainer(
         model=job.model_path,
         args=args,
-        train_dataset=sft_dataset(job.config.data, job.format, job.settings),
+        train_dataset=sft_dataset(job.config.data, job.prompting, job.settings),
         processing_class=job.tokenizer,
         peft_config=job.peft_config,
     )

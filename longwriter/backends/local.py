@@ -35,7 +35,7 @@ def embedded_gguf_dir() -> Path:
     return Path(next(iter(found.submodule_search_locations)))
 
 
-def _cache_embedded(cache_dir: Path) -> Path:
+def cache_embedded_model(cache_dir: Path) -> Path:
     """Convert the packaged GGUF into a plain safetensors folder once, atomically."""
     if (cache_dir / "config.json").exists() and any(cache_dir.glob("*.safetensors")):
         return cache_dir
@@ -112,7 +112,7 @@ class LocalBackend:
         torch.set_num_threads(max(1, torch.get_num_threads()))
         path: str | Path = self.spec.source
         if self.spec.source == EMBEDDED_SOURCE:
-            path = _cache_embedded(self._models_dir / self.spec.id)
+            path = cache_embedded_model(self._models_dir / self.spec.id)
         self.device = pick_device(self._device_request)
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=self.spec.trust_remote_code)
