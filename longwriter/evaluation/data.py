@@ -202,7 +202,9 @@ def load_items(source: str | Path | None = None, limit: int | None = None, split
             rows = _rows_from_hub(str(source), split)
             described = f"hub:{source}"
         else:
-            raise EvalDataError(f"There is no file or folder {source} (and it is not a Hub dataset id like owner/name).")
+            raise EvalDataError(
+                f"There is no file or folder {source} (and it is not a Hub dataset id like owner/name)."
+            )
     items = items_from_rows(rows, described)
     if limit is not None:
         if limit < 1:

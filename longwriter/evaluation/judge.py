@@ -98,7 +98,7 @@ def _retry_note(reason: str) -> str:
 
 def _strip_think(answer: str) -> str:
     """Drop a reasoning model's ``<think>…</think>`` block (and an unclosed one)."""
-    answer = re.sub(r"<think>.*?</think>", "", answer, flags=re.S)
+    answer = re.sub(r"<think>.*?</think>", "", answer, flags=re.DOTALL)
     return answer.split("<think>")[0] if "<think>" in answer else answer
 
 
@@ -171,7 +171,7 @@ def _scores_in(obj: dict[str, Any]) -> tuple[dict[str, float] | None, str]:
         for value in obj.values():
             if isinstance(value, dict):
                 nested, reason = _scores_in(value)
-                if nested is not None or reason.startswith("missing") or reason.startswith("score"):
+                if nested is not None or reason.startswith(("missing", "score")):
                     return nested, reason
         return None, "the JSON object has none of the six dimensions"
     missing = [d for d in DIMENSIONS if d not in named]

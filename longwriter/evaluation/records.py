@@ -26,9 +26,8 @@ class EvalRecords:
     @contextmanager
     def _session(self) -> Iterator[Session]:
         engine = self.store.engine
-        with translate_errors(engine.url), Session(engine, expire_on_commit=False) as session:
-            with session.begin():
-                yield session
+        with translate_errors(engine.url), Session(engine, expire_on_commit=False) as session, session.begin():
+            yield session
 
     # -- runs ---------------------------------------------------------------------------------------
 
@@ -93,7 +92,7 @@ class EvalRecords:
         with self._session() as session:
             return list(session.exec(query).all())
 
-    def update_item(self, item_id: int, **fields: Any) -> EvalItem:
+    def update_item(self, item_id: int | None, **fields: Any) -> EvalItem:
         with self._session() as session:
             item = session.get(EvalItem, item_id)
             if item is None:
