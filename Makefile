@@ -5,8 +5,10 @@ VENV ?= .venv
 run: install
 	$(VENV)/bin/python app.py
 
+# One torch thread in tests: the model, the Gradio server and Chromium share the CPU there, and
+# torch's spin-waiting threads lose most of their speed when another process wants a core.
 test: install-dev
-	$(VENV)/bin/python -m pytest -q -p no:cacheprovider
+	OMP_NUM_THREADS=1 $(VENV)/bin/python -m pytest -q -p no:cacheprovider
 
 install:
 	VENV=$(VENV) scripts/install.sh

@@ -33,6 +33,9 @@ class Settings(BaseSettings):
 
     device: str = Field("auto", description="local backend: auto, cpu, cuda, cuda:1 ...")
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    torch_threads: int | None = Field(
+        None, ge=1, description="local backend CPU threads; torch's default (all cores) when unset"
+    )
 
     temperature: float | None = Field(None, ge=0, le=2, description="overrides the model's default")
     top_p: float | None = Field(None, gt=0, le=1)

@@ -8,6 +8,7 @@ each document can be stopped from anywhere, and nothing depends on which front e
 from __future__ import annotations
 
 import asyncio
+from itertools import takewhile
 from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict
 
@@ -55,7 +56,7 @@ class Studio:
         self._backends: dict[str, Backend] = {}
         self._shared: set[str] = set()
         self._loading = asyncio.Lock()
-        self._stops: dict[str, asyncio.Event] = {}
+        self._stops: dict[str, tuple[asyncio.AbstractEventLoop, asyncio.Event]] = {}
 
     # -- models ---------------------------------------------------------------------------
 
@@ -113,11 +114,12 @@ class Studio:
         return doc
 
     def stop(self, doc_id: str) -> bool:
-        """Ask the run of ``doc_id`` to stop; the backend request is aborted, the text kept."""
-        event = self._stops.get(doc_id)
-        if event is None:
+        """Ask the run of ``doc_id`` to stop (from any thread); the backend request is aborted, the text kept."""
+        running = self._stops.get(doc_id)
+        if running is None:
             return False
-        event.set()
+        loop, event = running
+        loop.call_soon_threadsafe(event.set)  # safe from any thread (sync UI handlers run in workers)
         return True
 
     def is_running(self, doc_id: str) -> bool:
@@ -145,8 +147,11 @@ class Studio:
         doc = self.document(doc_id)
         plan = stored_plan(doc)
         sections = self.store.sections(doc_id)
-        done = [s.text for s in sections if s.status == "done"]
-        partial = next((s.text for s in sections if s.status != "done" and s.text.strip()), "")
+        # Resume after the leading run of finished sections: a plan edit can leave a finished section
+        # behind an unwritten one, and sequential writing must not skip the gap.
+        done = [s.text for s in takewhile(lambda s: s.status == "done", sections)]
+        following = sections[len(done)] if len(done) < len(sections) else None
+        partial = following.text if following is not None and following.text.strip() else ""
         if doc.mode in ("single", "think"):
             return self._run(doc, lambda w: w.write_single(doc.instruction, doc.target_words, think=doc.mode == "think",
                                                            partial=partial))
@@ -201,7 +206,7 @@ class Studio:
             yield Failed("This document is already being written (in another tab or window?).")
             return
         stop = asyncio.Event()
-        self._stops[doc.id] = stop
+        self._stops[doc.id] = (asyncio.get_running_loop(), stop)
         try:
             try:
                 backend = await self.backend(doc.model)

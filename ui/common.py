@@ -12,12 +12,16 @@ Other tabs (Arena, Data, Evaluate) use these too:
 from __future__ import annotations
 
 import asyncio
+import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import suppress
-from typing import TypeVar
+from pathlib import Path
+from typing import Any, TypeVar
 
 import gradio as gr
+
+from longwriter.documents import export_bytes, export_filename
 
 T = TypeVar("T")
 
@@ -34,10 +38,13 @@ def current_user(request: gr.Request | None) -> str | None:
 
 async def throttled(
     events: AsyncIterator[T],
-    interval: float = UPDATE_INTERVAL,
+    interval: float | Callable[[], float] = UPDATE_INTERVAL,
     urgent: Callable[[T], bool] | None = None,
 ) -> AsyncIterator[list[T]]:
     """Re-yield ``events`` in batches: at most one batch every ``interval`` seconds.
+
+    ``interval`` may be a function, asked before each wait, so a page can slow its updates down as
+    the component being streamed grows (re-rendering a huge block costs the browser more).
 
     A batch is also released at once when an ``urgent`` event arrives (a section starts or ends,
     the run finishes), and when ``interval`` passes with events pending even if the stream has
@@ -52,7 +59,8 @@ async def throttled(
         while True:
             if nxt is None:
                 nxt = asyncio.ensure_future(anext(iterator))
-            wait = None if not pending else max(0.0, interval - (time.monotonic() - last))
+            every = interval() if callable(interval) else interval
+            wait = None if not pending else max(0.0, every - (time.monotonic() - last))
             done, _ = await asyncio.wait({nxt}, timeout=wait)
             if nxt in done:
                 future, nxt = nxt, None
@@ -61,7 +69,7 @@ async def throttled(
                 except StopAsyncIteration:
                     break
                 pending.append(event)
-                if not (urgent is not None and urgent(event)) and time.monotonic() - last < interval:
+                if not (urgent is not None and urgent(event)) and time.monotonic() - last < every:
                     continue
             if pending:
                 batch, pending = pending, []
@@ -83,3 +91,16 @@ def clip(text: str, limit: int) -> str:
     """``text`` on one line, cut to ``limit`` characters with an ellipsis."""
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def export_file(record: dict[str, Any], fmt: str) -> Path:
+    """Write ``record`` as a ``fmt`` file ("markdown", "html", "docx") for a download; returns its path.
+
+    Files go to the system temp folder (Gradio serves files from there), one folder per document,
+    replaced on every export.
+    """
+    folder = Path(tempfile.gettempdir()) / "longwriter-exports" / record["id"]
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / export_filename(record, fmt)
+    path.write_bytes(export_bytes(record, fmt))
+    return path

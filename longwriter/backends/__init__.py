@@ -19,7 +19,13 @@ async def create_backend(settings: Settings, model: str | ModelSpec | None = Non
     if settings.backend == "local":
         from longwriter.backends.local import LocalBackend
 
-        backend = LocalBackend(spec, models_dir=settings.models_dir, device=settings.device, dtype=settings.dtype)
+        backend = LocalBackend(
+            spec,
+            models_dir=settings.models_dir,
+            device=settings.device,
+            dtype=settings.dtype,
+            threads=settings.torch_threads,
+        )
         await backend.load()
         return backend
     if settings.backend == "openai":

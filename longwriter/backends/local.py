@@ -84,8 +84,17 @@ class LocalBackend:
 
     name = "local"
 
-    def __init__(self, spec: ModelSpec, *, models_dir: Path, device: str = "auto", dtype: str = "auto") -> None:
+    def __init__(
+        self,
+        spec: ModelSpec,
+        *,
+        models_dir: Path,
+        device: str = "auto",
+        dtype: str = "auto",
+        threads: int | None = None,
+    ) -> None:
         self.spec = spec
+        self._threads = threads
         self._models_dir = models_dir
         self._device_request = device
         self._dtype_request = dtype
@@ -109,7 +118,8 @@ class LocalBackend:
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
-        torch.set_num_threads(max(1, torch.get_num_threads()))
+        if self._threads:
+            torch.set_num_threads(self._threads)
         path: str | Path = self.spec.source
         if self.spec.source == EMBEDDED_SOURCE:
             path = cache_embedded_model(self._models_dir / self.spec.id)
