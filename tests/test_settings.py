@@ -225,7 +225,7 @@ def test_deployment_files_set_only_real_settings() -> None:
         "deploy/compose.env.example",
         "deploy/studio.env.example",
         "deploy/multinode.sh",
-        "deploy/README-section.md",
+        "README.md",
     ]
     fields = set(Settings.model_fields)
     for name in files:

@@ -8,6 +8,10 @@ a 20,000-word document streams without freezing the page.
 Running a model is two steps: a quick *prepare* step (validate, create or update the document,
 put its id in the URL) that never waits in the queue, then the *stream* step, which waits for a
 free generation slot (the page shows its queue position) and streams. Stop works in both.
+
+The user's judgements are kept as preference data (:mod:`longwriter.preferences`): a substantial
+edit, the version kept after a section is regenerated ("Keep new" / "Keep previous"), and thumbs
+up or down on a finished section or on the whole document.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import gradio as gr
 from longwriter.documents import EXPORT_FORMATS, document_record
 from longwriter.events import DocumentDone, Failed, PlanReady, SectionDone, SectionStarted, Stopped
 from longwriter.plan import MAX_SECTIONS, Plan, PlanError, normalize_budget, validate_rows
+from longwriter.preferences import PreferenceError, keep_section_version, record_edit, record_thumb
 from longwriter.store import NotFound
 from longwriter.studio import Studio, StudioError
 from ui import presets
@@ -219,6 +224,22 @@ class WriteTab:
                         self.regen_sec = gr.Button("↻ Regenerate section", size="sm", elem_id="lw-regen-section")
                         self.cont_sec = gr.Button("+ Continue section", size="sm", elem_id="lw-continue-section")
                         self.edit_sec = gr.Button("✎ Edit section", size="sm", elem_id="lw-edit-section")
+                    with gr.Row(equal_height=True, elem_classes="lw-thumbs"):
+                        self.thumb_reason = gr.Textbox(label="Why? (optional)", placeholder="what works or not",
+                                                       scale=3, min_width=160, max_lines=3, elem_id="lw-thumb-reason")
+                        self.thumb_sec_up = gr.Button("👍 Section", size="sm", min_width=90, scale=0,
+                                                      elem_id="lw-thumb-section-up")
+                        self.thumb_sec_down = gr.Button("👎 Section", size="sm", min_width=90, scale=0,
+                                                        elem_id="lw-thumb-section-down")
+                        self.thumb_doc_up = gr.Button("👍 Document", size="sm", min_width=100, scale=0,
+                                                      elem_id="lw-thumb-doc-up")
+                        self.thumb_doc_down = gr.Button("👎 Document", size="sm", min_width=100, scale=0,
+                                                        elem_id="lw-thumb-doc-down")
+                # After a section is regenerated: which version stays (recorded as a preference pair).
+                self.keep_state = gr.State(None)
+                with gr.Row(visible=False, elem_classes="lw-keep", elem_id="lw-keep") as self.keep_row:
+                    self.keep_new = gr.Button("Keep new", variant="primary", size="sm", elem_id="lw-keep-new")
+                    self.keep_prev = gr.Button("Keep previous", size="sm", elem_id="lw-keep-previous")
                 with gr.Group(visible=False) as self.editor_group:
                     self.editor = gr.Textbox(label="Edit section (Markdown)", lines=12, max_lines=40,
                                              elem_id="lw-editor")
@@ -243,6 +264,7 @@ class WriteTab:
             self.draft_btn, self.regen_plan_btn, self.write_btn, self.stop_btn, self.plan_group, self.outline,
             self.plan_table, self.plan_total, self.reasoning_acc, self.reasoning, self.tools_row, self.section_pick,
             self.editor_group, self.exports_row, *self.downloads.values(), *self.sections, self.follow,
+            self.keep_row, self.keep_state,
         ]
         self._wire()
 
@@ -300,7 +322,14 @@ class WriteTab:
                             [self.editor_group, self.editor, self.edit_index, self.message], **light)
         self.cancel_edit.click(lambda: (gr.update(visible=False), None), None, [self.editor_group, self.edit_index],
                                **light)
-        self.save_edit.click(self.on_save_edit, [self.doc_box, self.edit_index, self.editor], self.outputs, **light)
+        self.save_edit.click(self.on_save_edit, [self.doc_box, self.edit_index, self.editor, self.keep_state],
+                             self.outputs, **light)
+        self.keep_new.click(self._keep("new"), [self.doc_box, self.keep_state], self.outputs, **light)
+        self.keep_prev.click(self._keep("previous"), [self.doc_box, self.keep_state], self.outputs, **light)
+        for button, label, scope in ((self.thumb_sec_up, True, "section"), (self.thumb_sec_down, False, "section"),
+                                     (self.thumb_doc_up, True, "document"), (self.thumb_doc_down, False, "document")):
+            button.click(self._thumb(label, scope), [self.doc_box, self.section_pick, self.thumb_reason],
+                         [self.message, self.thumb_reason], **light)
         self.follow.tick(self.on_follow, [self.doc_box], self.outputs, **light)
 
     def chain(self, prepared: Any) -> Any:
@@ -340,6 +369,7 @@ class WriteTab:
             self.plan_total: "", self.reasoning_acc: gr.update(visible=False), self.reasoning: "",
             self.tools_row: gr.update(visible=False), self.editor_group: gr.update(visible=False),
             self.exports_row: gr.update(visible=False), self.follow: gr.Timer(active=False),
+            self.keep_row: gr.update(visible=False), self.keep_state: None,
         }
         for comp in self.form:
             out[comp] = gr.update(interactive=True)
@@ -405,6 +435,7 @@ class WriteTab:
             self.new_btn: gr.update(interactive=False), self.plan_table: gr.update(interactive=False),
             self.tools_row: gr.update(visible=False), self.editor_group: gr.update(visible=False),
             self.exports_row: gr.update(visible=False), self.follow: gr.Timer(active=False),
+            self.keep_row: gr.update(visible=False), self.keep_state: None,
         }
         out.update(self._sections(doc, all_=True))
         return out
@@ -536,7 +567,9 @@ class WriteTab:
         except NotFound:
             out = self.blank_view("That document does not exist (or belongs to someone else).", "warn")
             return out
-        return self.full_view(doc, user, follow=doc.running)
+        out = self.full_view(doc, user, follow=doc.running)
+        out[self.keep_row], out[self.keep_state] = gr.update(visible=False), None  # a choice belongs to its run
+        return out
 
     def new_document(self, mode: str) -> dict[Any, Any]:
         return self.blank_view(mode=mode)
@@ -791,7 +824,8 @@ class WriteTab:
         user = current_user(request)
         if problem := self._check_section(doc_id, index, user):
             return self._refuse(problem)
-        return self._starting(doc_id, "regenerate", user, index=int(index))
+        previous = self.studio.store.sections(doc_id)[int(index)].text
+        return self._starting(doc_id, "regenerate", user, index=int(index), previous=previous)
 
     def prepare_continue(self, doc_id: str, index: Any, extra: float | None, request: gr.Request) -> dict[Any, Any]:
         user = current_user(request)
@@ -860,7 +894,28 @@ class WriteTab:
             message = f"{doc.message} The text written so far is kept — press Retry to go on."
         if pending["action"] == "plan" and final.status == "planned" and doc.level != "warn":
             message, level = "Plan ready. Edit any cell, add or move rows, then Write.", "ok"
-        yield self.full_view(final, user, message=message, level=level, form=False)
+        out = self.full_view(final, user, message=message, level=level, form=False)
+        if keep := self._keep_offer(final, pending):
+            out[self.keep_row] = gr.update(visible=True)
+            out[self.keep_state] = keep
+            if doc.level not in ("warn", "error"):
+                out[self.message] = message_html(
+                    f"Section {keep['index'] + 1} rewritten. Keep the new version, or go back to the previous one?",
+                    "info")
+        yield out
+
+    @staticmethod
+    def _keep_offer(final: LiveDoc, pending: dict[str, Any]) -> dict[str, Any] | None:
+        """After a finished regenerate that changed the section: what the keep buttons will choose between."""
+        if pending.get("action") != "regenerate" or final.running:
+            return None
+        index, previous = pending["index"], pending.get("previous") or ""
+        section = next((s for s in final.sections if s.index == index), None)
+        if section is None or section.status != "done" or not previous.strip():
+            return None
+        if section.text.strip() == previous.strip():
+            return None
+        return {"doc": final.id, "index": index, "previous": previous}
 
     def _interval_for(self, doc: LiveDoc) -> float:
         """Seconds between updates: a few per second, slower while one very long section streams
@@ -896,7 +951,9 @@ class WriteTab:
             f"Editing section {int(index) + 1}. Your edit replaces the text; the model's version stays on record.",
             "info")
 
-    def on_save_edit(self, doc_id: str, index: Any, text: str, request: gr.Request) -> dict[Any, Any]:
+    def on_save_edit(self, doc_id: str, index: Any, text: str, keep: dict[str, Any] | None,
+                     request: gr.Request) -> dict[Any, Any]:
+        """Save the user's text; an edit that changes enough words is kept as a preference pair."""
         user = current_user(request)
         if problem := self._check_section(doc_id, index, user):
             return {self.message: message_html(problem, "warn")}
@@ -906,9 +963,74 @@ class WriteTab:
             self.studio.edit_section(doc_id, int(index), text)
         except (StudioError, NotFound) as exc:
             return {self.message: message_html(str(exc), "warn")}
+        message, level = f"Section {int(index) + 1} saved.", "ok"
+        try:
+            record_edit(self.studio.store, self.studio.settings, doc_id, int(index), text, user)
+        except (PreferenceError, NotFound) as exc:
+            message, level = f"{message} (Not kept as a preference: {exc})", "warn"
         doc = self.live(doc_id, user)
-        return self.full_view(doc, user, message=f"Section {int(index) + 1} saved.", level="ok", form=False,
-                              table=False)
+        out = self.full_view(doc, user, message=message, level=level, form=False, table=False)
+        if keep and keep.get("doc") == doc_id and keep.get("index") == int(index):
+            # The regenerated version was edited: there is no longer a plain choice between the two.
+            out[self.keep_row] = gr.update(visible=False)
+            out[self.keep_state] = None
+        return out
+
+    def _keep(self, choice: str):
+        """The "Keep new" / "Keep previous" buttons shown after a section is regenerated."""
+
+        def handler(doc_id: str, keep: dict[str, Any] | None, request: gr.Request) -> dict[Any, Any]:
+            user = current_user(request)
+            hide = {self.keep_row: gr.update(visible=False), self.keep_state: None}
+            if not keep or not doc_id or keep.get("doc") != doc_id:
+                return {**hide, self.message: message_html("There is no regenerated section to choose for.", "warn")}
+            index = int(keep["index"])
+            try:
+                self.studio.document(doc_id, user)
+                if self.studio.is_running(doc_id):
+                    return {self.message: message_html(
+                        "This document is being written right now; choose when it stops.", "warn")}
+                keep_section_version(self.studio, doc_id, index, choice,  # type: ignore[arg-type]
+                                     keep["previous"], user)
+            except (PreferenceError, StudioError, NotFound) as exc:
+                return {**hide, self.message: message_html(str(exc), "warn")}
+            which = "new" if choice == "new" else "previous"
+            doc = self.live(doc_id, user)
+            out = self.full_view(doc, user, message=f"Kept the {which} version of section {index + 1}.", level="ok",
+                                 form=False, table=False)
+            out.update(hide)
+            return out
+
+        return handler
+
+    def _thumb(self, label: bool, scope: str):
+        """Thumbs up or down on the chosen finished section, or on the whole document."""
+
+        def handler(doc_id: str, index: Any, reason: str, request: gr.Request) -> tuple[Any, Any]:
+            user = current_user(request)
+            if scope == "section":
+                if problem := self._check_section(doc_id, index, user):
+                    return message_html(problem, "warn"), gr.skip()
+            else:
+                if not doc_id:
+                    return message_html("Open or write a document first.", "warn"), gr.skip()
+                try:
+                    self.studio.document(doc_id, user)
+                except NotFound:
+                    return message_html("That document no longer exists.", "warn"), gr.skip()
+                if self.studio.is_running(doc_id):
+                    return message_html("This document is being written right now; rate it when it stops.",
+                                        "warn"), gr.skip()
+            at = int(index) if scope == "section" else None
+            try:
+                record_thumb(self.studio.store, doc_id, label, index=at, reason=(reason or "").strip() or None,
+                             user=user)
+            except (PreferenceError, NotFound) as exc:
+                return message_html(str(exc), "warn"), gr.skip()
+            what = f"section {at + 1}" if at is not None else "the document"
+            return message_html(f"Thanks — {'👍' if label else '👎'} on {what} recorded.", "ok"), ""
+
+        return handler
 
     def on_follow(self, doc_id: str, request: gr.Request) -> dict[Any, Any]:
         """While another session writes this document, refresh from the store (checkpoints every ~2 s)."""
