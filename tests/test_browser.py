@@ -101,12 +101,25 @@ def doc_id_of(page: Any) -> str:
     return match.group(1)
 
 
-def edit_cell(page: Any, row: int, col: int, text: str) -> None:
+def edit_cell(page: Any, row: int, col: int, text: str, attempts: int = 3) -> None:
+    """Type ``text`` into a plan cell the way a person does, again if a re-render swallowed the edit.
+
+    Saving an edit re-renders the table; a double-click that lands during that re-render edits
+    nothing, so the cell's shown value is checked and the edit repeated, as a user would.
+    """
     cell = page.locator(f'#lw-plan-table [data-testid="cell-{row}-{col}"]')
-    cell.dblclick()
-    page.keyboard.press("Control+A")
-    page.keyboard.type(text)
-    page.keyboard.press("Enter")
+    for _ in range(attempts):
+        page.wait_for_timeout(400)  # let the previous save's re-render settle
+        cell.dblclick()
+        page.keyboard.press("Control+A")
+        page.keyboard.type(text)
+        page.keyboard.press("Enter")
+        try:
+            wait_until(lambda: text in cell.inner_text(), 5)
+            return
+        except AssertionError:
+            continue
+    raise AssertionError(f"plan cell ({row}, {col}) never showed {text!r}")
 
 
 def click_row(page: Any, text: str) -> None:
