@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from contextlib import aclosing
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from longwriter.backends.base import Backend, BackendError, GenerationRequest
+
+T = TypeVar("T")
 
 DIMENSIONS = ("Relevance", "Accuracy", "Coherence", "Clarity", "Breadth and Depth", "Reading Experience")
 """LongBench-Write's quality dimensions, each scored 1–5."""
@@ -315,17 +318,7 @@ class Judge:
         (fitted,), cut = self._fit(lambda texts: score_prompt(instruction, texts[0]), [response])
         prompt = score_prompt(instruction, fitted)
         result = Judgement(judge=self.id, input_truncated=cut)
-        for attempt in range(self.attempts):
-            answer = await self._ask(prompt + (_retry_note(result.error) if attempt and result.error else ""), attempt)
-            result.attempts += 1
-            result.answers.append(answer[:ANSWER_LIMIT])
-            try:
-                result.scores = parse_scores(answer)
-            except JudgeParseError as exc:
-                result.error = str(exc)
-                continue
-            result.error, result.analysis = None, analysis_of(answer)
-            break
+        result.scores = await self._until_parsed(prompt, parse_scores, result)
         return result
 
     async def compare(self, instruction: str, response_a: str, response_b: str) -> Verdict:
@@ -333,18 +326,27 @@ class Judge:
         (a, b), _ = self._fit(lambda texts: compare_prompt(instruction, texts[0], texts[1]), [response_a, response_b])
         prompt = compare_prompt(instruction, a, b)
         result = Verdict(judge=self.id)
+        result.winner = await self._until_parsed(prompt, parse_verdict, result)
+        return result
+
+    async def _until_parsed(self, prompt: str, parse: Callable[[str], T], result: Judgement | Verdict) -> T | None:
+        """Ask until ``parse`` accepts an answer, telling the judge what was wrong with the last one.
+
+        Every answer and the last parse error are kept on ``result``, so an item that never parses
+        is reported with its reason instead of being dropped.
+        """
         for attempt in range(self.attempts):
             answer = await self._ask(prompt + (_retry_note(result.error) if attempt and result.error else ""), attempt)
             result.attempts += 1
             result.answers.append(answer[:ANSWER_LIMIT])
             try:
-                result.winner = parse_verdict(answer)
+                parsed = parse(answer)
             except JudgeParseError as exc:
                 result.error = str(exc)
                 continue
             result.error, result.analysis = None, analysis_of(answer)
-            break
-        return result
+            return parsed
+        return None
 
     async def _ask(self, prompt: str, attempt: int) -> str:
         request = GenerationRequest(
