@@ -20,7 +20,6 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from longwriter.agentwrite import MODES
 from longwriter.backends import BackendError
 from longwriter.catalog import list_models
 from longwriter.documents import document_record, to_markdown
@@ -120,8 +119,6 @@ def write(
     out_json: Annotated[Optional[Path], typer.Option("--json", help="write the full record as JSON")] = None,
 ) -> None:
     """Plan and write a document section by section, with live progress; Ctrl-C stops and keeps the text."""
-    if mode not in MODES:
-        raise _fail(f"Unknown mode {mode!r}; choose one of {', '.join(MODES)}.")
     studio = _studio(model, backend)
     given = _read_plan(plan_file) if plan_file else None
     try:
