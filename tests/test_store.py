@@ -7,6 +7,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import sys
 import tempfile
 import threading
 from collections.abc import AsyncIterator, Iterator
@@ -527,6 +528,43 @@ async def test_recording_an_unknown_document_fails_before_any_event(store: Store
     with pytest.raises(NotFound):
         [_ async for _ in record(store, "nope", events)]
     assert events.ag_frame is None  # closed, so a real writer would not start its backend
+
+
+_OPEN_AT_THE_SIGNAL = """
+import sys
+from longwriter.store import Store
+print("ready", flush=True)
+sys.stdin.readline()
+Store(sys.argv[1]).close()
+"""
+
+
+def test_replicas_starting_together_on_an_empty_database_all_open_it(url: str) -> None:
+    """Studio replicas behind one database start at once (compose up): each migrates on open, and
+    the migrations must take turns (two CREATE TABLEs of one name: all but one process fail)."""
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", _OPEN_AT_THE_SIGNAL, url],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    for process in processes:  # every process has imported everything and waits
+        assert process.stdout is not None and process.stdout.readline() == "ready\n"
+    for process in processes:
+        assert process.stdin is not None
+        process.stdin.write("go\n")
+        process.stdin.flush()
+    failures = [error for process in processes if (error := process.communicate(timeout=120)[1]) and process.returncode]
+    assert failures == []
+    store = Store(url)
+    try:
+        assert _schema_diff(store) == []
+    finally:
+        store.close()
 
 
 def test_upgrade_is_idempotent(sqlite_store: Store) -> None:

@@ -33,6 +33,8 @@ from sqlalchemy import Connection, Engine
 from longwriter.store.engine import StoreError, make_engine, translate_errors
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+# PostgreSQL names advisory locks by a 64-bit number; every release must use the same one.
+_MIGRATION_LOCK = 0x4C57_4D49_4752_4154  # "LWMIGRAT"
 
 
 def alembic_config(connection: Connection) -> Config:
@@ -53,8 +55,9 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     sqlite = engine.dialect.name == "sqlite"
     with translate_errors(engine.url), engine.connect() as connection:
         if sqlite:
-            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")  # a no-op once a transaction is open
         try:
+            _take_turns(connection)
             command.upgrade(alembic_config(connection), revision)
             connection.commit()
         except CommandError as exc:
@@ -67,6 +70,22 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
                 connection.rollback()
                 connection.exec_driver_sql("PRAGMA foreign_keys=ON")
                 connection.commit()
+
+
+def _take_turns(connection: Connection) -> None:
+    """Hold the database's migration lock until the upgrade commits.
+
+    Processes that open one database at the same moment (studio replicas started together by
+    compose, the CLI beside a running app on a fresh data folder) would otherwise each find it
+    empty and create the same tables, and all but one would fail. With the lock they take turns,
+    and each one after the first finds the schema at head and does nothing. SQLite's lock is its
+    write lock (waiting up to its busy timeout); PostgreSQL's is an advisory lock that the commit
+    releases. Both run the whole upgrade in that one transaction.
+    """
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    elif connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
 
 
 def new_migration(message: str) -> Path:
