@@ -7,6 +7,7 @@ real SmolLM2 tokenizer, streams, stops early and streams again.
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import AsyncIterator
 from contextlib import aclosing
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from longwriter.backends.base import BackendError, GenerationRequest
-from longwriter.backends.vllm import VLLMBackend
+from longwriter.backends.vllm import VLLMBackend, _lora_rank
 from longwriter.catalog import ModelSpec, resolve
 from longwriter.settings import Settings
 
@@ -31,6 +32,20 @@ def test_missing_vllm_names_the_gpu_extra(settings: Settings, monkeypatch: pytes
 def test_embedded_gguf_model_is_refused(settings: Settings) -> None:
     with pytest.raises(BackendError, match="vLLM needs a model folder"):
         VLLMBackend(resolve("smollm2-135m", settings.models_dir), settings)
+
+
+@pytest.mark.parametrize(("rank", "reserved"), [(1, 1), (4, 8), (16, 16), (24, 32), (512, 512)])
+def test_a_lora_adapter_gets_the_smallest_rank_vllm_accepts(tmp_path: Path, rank: int, reserved: int) -> None:
+    (tmp_path / "adapter_config.json").write_text(json.dumps({"r": rank, "peft_type": "LORA"}))
+    assert _lora_rank(tmp_path) == reserved
+
+
+def test_unservable_lora_adapters_are_refused_clearly(tmp_path: Path) -> None:
+    with pytest.raises(BackendError, match="not a PEFT LoRA adapter folder"):
+        _lora_rank(tmp_path)
+    (tmp_path / "adapter_config.json").write_text(json.dumps({"r": 1024}))
+    with pytest.raises(BackendError, match="rank 1024; vLLM serves ranks 1 to 512"):
+        _lora_rank(tmp_path)
 
 
 @pytest.fixture(scope="module")

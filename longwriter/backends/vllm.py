@@ -21,6 +21,8 @@ from longwriter.settings import Settings
 _GPU_EXTRA = "The vllm backend needs the gpu extra: pip install 'longwriter-studio[gpu]'"
 _LORA_NAME = "longwriter-adapter"
 _LORA_ID = 1
+_LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)
+"""The ranks vLLM's ``LoRAConfig.max_lora_rank`` accepts (a ``Literal``: any other value fails validation)."""
 
 
 class VLLMBackend:
@@ -42,25 +44,29 @@ class VLLMBackend:
         self.spec = spec
         self._max_model_len = settings.max_model_len or spec.context_window
         lora = settings.lora_path
-        args = AsyncEngineArgs(
-            model=spec.source,
-            trust_remote_code=spec.trust_remote_code,
-            dtype=settings.dtype,
-            max_model_len=self._max_model_len,
-            tensor_parallel_size=settings.tensor_parallel_size,
-            pipeline_parallel_size=settings.pipeline_parallel_size,
-            gpu_memory_utilization=settings.gpu_memory_utilization,
-            quantization=settings.quantization,
-            enable_prefix_caching=True,
-            enable_lora=lora is not None,
-            **({"max_lora_rank": _lora_rank(lora)} if lora is not None else {}),
-        )
+        lora_args = {"enable_lora": True, "max_lora_rank": _lora_rank(lora)} if lora is not None else {}
         try:
+            # Building the args runs vLLM's plugin loading and offline-path lookups, so it can fail too.
+            args = AsyncEngineArgs(
+                model=spec.source,
+                trust_remote_code=spec.trust_remote_code,
+                dtype=settings.dtype,
+                max_model_len=self._max_model_len,
+                tensor_parallel_size=settings.tensor_parallel_size,
+                pipeline_parallel_size=settings.pipeline_parallel_size,
+                gpu_memory_utilization=settings.gpu_memory_utilization,
+                quantization=settings.quantization,
+                enable_prefix_caching=True,
+                **lora_args,
+            )
             self._engine = AsyncLLM.from_engine_args(args)
         except Exception as exc:  # CUDA, config and memory errors all mean "cannot start"
             raise BackendError(f"vLLM could not start {spec.source}: {exc}") from exc
         self._tokenizer = self._engine.get_tokenizer()
-        self._lora = LoRARequest(_LORA_NAME, _LORA_ID, str(lora)) if lora is not None else None
+        # Keywords, not positions: vLLM has renamed and reordered these fields before (lora_local_path → lora_path).
+        self._lora = (
+            LoRARequest(lora_name=_LORA_NAME, lora_int_id=_LORA_ID, lora_path=str(lora)) if lora is not None else None
+        )
 
     @property
     def context_window(self) -> int:
@@ -71,8 +77,7 @@ class VLLMBackend:
 
     async def stream(self, request: GenerationRequest) -> AsyncGenerator[str, None]:
         """Yield text deltas; whatever ends the consumer (``aclose``, ``break``, cancellation) aborts the request."""
-        from vllm import SamplingParams
-        from vllm.sampling_params import RequestOutputKind
+        from vllm.sampling_params import RequestOutputKind, SamplingParams
 
         fmt = self.spec.format
         text = fmt.render(
@@ -111,8 +116,16 @@ class VLLMBackend:
 
 
 def _lora_rank(path: Path) -> int:
-    """The adapter's rank from its PEFT config, so vLLM reserves enough room (its default is 16)."""
+    """The smallest rank vLLM accepts that holds the adapter's PEFT ``r`` (its default, 16, is too small for many).
+
+    vLLM only takes the ranks in ``_LORA_RANKS`` and pads a smaller adapter up to the engine's rank,
+    so an adapter of rank 4 or 24 needs 8 or 32 here rather than its own ``r``.
+    """
     try:
-        return int(json.loads((path / "adapter_config.json").read_text(encoding="utf-8"))["r"])
+        rank = int(json.loads((path / "adapter_config.json").read_text(encoding="utf-8"))["r"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise BackendError(f"{path} is not a PEFT LoRA adapter folder (adapter_config.json with 'r'): {exc}") from exc
+    fits = [allowed for allowed in _LORA_RANKS if allowed >= rank]
+    if rank < 1 or not fits:
+        raise BackendError(f"{path} has LoRA rank {rank}; vLLM serves ranks 1 to {_LORA_RANKS[-1]}.")
+    return fits[0]
