@@ -30,14 +30,16 @@ SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 # exactly as vLLM tested them and only what is missing gets installed. Overrides also win over the
 # studio's version ranges where they clash (vLLM 0.33 pins transformers <5.21 and pillow >=13, the
 # studio asks for transformers >=5.23 and gradio caps pillow <13).
+# UV_CACHE_DIR points uv at the cache mount: the vLLM image sets it to /opt/uv/cache, which would
+# write the downloads into the image layer instead.
 COPY pyproject.toml ./
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv pip freeze --system | grep '==' > /opt/engine-pins.txt \
- && uv pip install --system --override /opt/engine-pins.txt -r pyproject.toml --extra gpu --extra postgres
+ && UV_CACHE_DIR=/root/.cache/uv uv pip install --system --override /opt/engine-pins.txt -r pyproject.toml --extra gpu --extra postgres
 
 COPY . .
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv pip install --system --no-deps . \
+    UV_CACHE_DIR=/root/.cache/uv uv pip install --system --no-deps . \
  && longwriter --help > /dev/null
 
 VOLUME /data

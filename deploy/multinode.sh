@@ -3,7 +3,9 @@
 #
 # Ray joins the nodes into one cluster; vLLM splits the model with tensor parallelism inside a
 # node (--tensor-parallel-size = GPUs per node) and pipeline parallelism across nodes
-# (--pipeline-parallel-size = nodes). Every node runs the same official vLLM image.
+# (--pipeline-parallel-size = nodes). Every node runs the official vLLM image plus Ray: the image has
+# not shipped Ray since vLLM 0.19 (vLLM's docs: "Ray is an optional dependency ... pip install
+# ray[cgraph]"), so each node first builds a one-line derived image with the same pinned Ray version.
 #
 #   on the head node:        deploy/multinode.sh head
 #   on every other node:     deploy/multinode.sh worker HEAD_IP
@@ -13,8 +15,11 @@
 # The studio then talks to it like any vllm serve:
 #   LONGWRITER_BACKEND=openai LONGWRITER_BASE_URL=http://HEAD_IP:8000/v1 LONGWRITER_MODEL=$MODEL
 #
-# Environment: MODEL, NODES, GPUS_PER_NODE, MAX_MODEL_LEN, VLLM_IMAGE, HF_CACHE (a folder every node
-# has, ideally shared), HOST_IP (this node's address on the network the nodes share), HF_TOKEN.
+# Environment: MODEL, NODES, GPUS_PER_NODE, MAX_MODEL_LEN, VLLM_IMAGE, RAY_VERSION (the same on every
+# node), HF_CACHE (a folder every node has, ideally shared), HOST_IP (this node's address on the
+# network the nodes share), HF_TOKEN, and for NCCL/Gloo on hosts with several interfaces
+# NCCL_SOCKET_IFNAME, GLOO_SOCKET_IFNAME, NCCL_IB_HCA (set them when the node starts: they then apply
+# to every vLLM worker on it).
 set -euo pipefail
 
 IMAGE="${VLLM_IMAGE:-vllm/vllm-openai:v0.33.0}"
@@ -24,6 +29,10 @@ GPUS_PER_NODE="${GPUS_PER_NODE:-8}"
 MAX_MODEL_LEN="${MAX_MODEL_LEN:-32768}"
 HF_CACHE="${HF_CACHE:-$HOME/.cache/huggingface}"
 HOST_IP="${HOST_IP:-$(hostname -I | awk '{print $1}')}"
+# The Ray version vLLM's CI runs pipeline parallelism with (requirements/test/cuda.txt); every node
+# of a cluster must run the same one.
+RAY_VERSION="${RAY_VERSION:-2.48.0}"
+RAY_IMAGE="longwriter-vllm-ray:local"
 RAY_PORT=6379
 CONTAINER=longwriter-ray
 
@@ -32,12 +41,23 @@ usage() {  # the comment block at the top of this file
   exit 2
 }
 
-# Start this node's Ray process in the vLLM image; extra arguments go to `ray start`.
+# The vLLM image with Ray added (docker's build cache makes a rebuild instant).
+build_image() {
+  docker build --quiet --tag "$RAY_IMAGE" - >/dev/null <<EOF
+FROM $IMAGE
+RUN uv pip install --system "ray[cgraph]==$RAY_VERSION"
+EOF
+}
+
+# Start this node's Ray process in that image; extra arguments go to `ray start`. --ipc host gives
+# the container the host's shared memory (vLLM's docs: --ipc=host or --shm-size, not both).
 start_node() {
-  docker run --detach --name "$CONTAINER" --network host --ipc host --gpus all --shm-size 10g \
+  build_image
+  docker run --detach --name "$CONTAINER" --network host --ipc host --gpus all \
     --volume "$HF_CACHE:/root/.cache/huggingface" \
     --env HF_TOKEN --env VLLM_HOST_IP="$HOST_IP" \
-    --entrypoint ray "$IMAGE" start --block --node-ip-address="$HOST_IP" "$@"
+    --env NCCL_SOCKET_IFNAME --env GLOO_SOCKET_IFNAME --env NCCL_IB_HCA \
+    --entrypoint ray "$RAY_IMAGE" start --block --node-ip-address="$HOST_IP" "$@"
 }
 
 wait_for_nodes() {
@@ -60,7 +80,9 @@ case "${1:-}" in
     ;;
   serve)
     wait_for_nodes
-    exec docker exec "$CONTAINER" vllm serve "$MODEL" \
+    tty=()
+    [ -t 0 ] && tty=(--interactive --tty)  # so that Ctrl-C reaches vllm serve
+    exec docker exec "${tty[@]}" "$CONTAINER" vllm serve "$MODEL" \
       --served-model-name "$MODEL" \
       --trust-remote-code \
       --max-model-len "$MAX_MODEL_LEN" \
