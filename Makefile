@@ -1,14 +1,19 @@
 # The two commands of the README: `make run` (install and start the studio) and `make test`.
 VENV ?= .venv
 
-.PHONY: run test install install-dev
+.PHONY: run test lint install install-dev
 run: install
 	$(VENV)/bin/python app.py
 
 # One torch thread in tests: the model, the Gradio server and Chromium share the CPU there, and
 # torch's spin-waiting threads lose most of their speed when another process wants a core.
-test: install-dev
+test: lint
 	OMP_NUM_THREADS=1 $(VENV)/bin/python -m pytest -q -p no:cacheprovider
+
+# Lint and format check first: seconds, and a failure there is cheaper to read than a test's.
+lint: install-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 install:
 	VENV=$(VENV) scripts/install.sh

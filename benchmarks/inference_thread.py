@@ -42,7 +42,7 @@ def main(tokens: int, repeats: int, models_dir: Path) -> None:
     fresh: list[float] = []
     for _ in range(repeats):
         box: list[float] = []
-        thread = threading.Thread(target=lambda: box.append(generate()))
+        thread = threading.Thread(target=lambda box=box: box.append(generate()))
         thread.start()
         thread.join()
         fresh.extend(box)

@@ -53,10 +53,13 @@ async def main(targets: list[int], seed: int, data_dir: Path) -> None:
                 async for last in run(writer, instruction, target):
                     pass
                 if not isinstance(last, DocumentDone):
-                    raise RuntimeError(f"{way} did not finish: {last.message if isinstance(last, Failed) else last}")
+                    message = last.message if isinstance(last, Failed) else last
+                    raise RuntimeError(f"{way} did not finish: {message}")  # noqa: TRY004 - an unfinished run
                 scores[way].append(last.length_score)
-                print(f"{way:<11} {target:>6} {last.words:>6} {last.length_score:>6.1f} "
-                      f"{time.monotonic() - started:>8.1f}  {instruction[:40]}")
+                print(
+                    f"{way:<11} {target:>6} {last.words:>6} {last.length_score:>6.1f} "
+                    f"{time.monotonic() - started:>8.1f}  {instruction[:40]}"
+                )
     await backend.aclose()
     means = {way: statistics.mean(values) for way, values in scores.items()}
     print("\nmean S_l  " + "  ".join(f"{way} {mean:.1f}" for way, mean in means.items()))

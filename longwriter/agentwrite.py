@@ -50,7 +50,9 @@ _MARKER = re.compile(
     re.IGNORECASE | re.VERBOSE,
 )
 _SENTENCE_END = re.compile(r"[.!?。！？][\"'”’)]?\s*$")
-_PLAN_ECHO = re.compile(r"(?:main\s*point\s*[:：]\s*)|(?:\s*[-–—]?\s*word\s*count\s*[:：]?\s*\d[\d,]*\s*(?:words?)?)", re.I)
+_PLAN_ECHO = re.compile(
+    r"(?:main\s*point\s*[:：]\s*)|(?:\s*[-–—]?\s*word\s*count\s*[:：]?\s*\d[\d,]*\s*(?:words?)?)", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,7 @@ class Sampling:
     seed: int | None = None
 
     @classmethod
-    def for_model(cls, spec: ModelSpec, **overrides: float | int | None) -> Sampling:
+    def for_model(cls, spec: ModelSpec, **overrides: float | None) -> Sampling:
         """The catalog's recommended sampling for ``spec``, with any non-None overrides applied."""
         base = cls(spec.temperature, spec.top_p, spec.top_k, spec.repetition_penalty)
         return replace(base, **{k: v for k, v in overrides.items() if v is not None})
@@ -130,7 +132,7 @@ def strip_marker(text: str) -> str:
     match = _MARKER.match(first)
     if not match:
         return text
-    heading = _PLAN_ECHO.sub(" ", first[match.end():]).strip(" *_-–—:：")
+    heading = _PLAN_ECHO.sub(" ", first[match.end() :]).strip(" *_-–—:：")
     if not heading:
         return rest.lstrip("\n")
     return f"{match.group('hashes') or ''}{heading}{sep}{rest}"
@@ -412,7 +414,7 @@ class AgentWriter:
                                 break
                             if since_check >= self.length.loop_check_chars:
                                 since_check = 0
-                                if find_loop(text[len(prefix):]) is not None:
+                                if find_loop(text[len(prefix) :]) is not None:
                                     reason = "loop"
                                     break
                         if reason != "complete":
@@ -442,13 +444,13 @@ class AgentWriter:
                 text += separator
                 yield TextDelta(index, separator)
         words = count_words(text)
-        self._learn_rate(text[len(prefix):])
+        self._learn_rate(text[len(prefix) :])
         yield SectionDone(
             index=index,
             text=text.strip(),
             words=words,
             target_words=target,
-            tokens=self.backend.count_tokens(text[len(prefix):]),
+            tokens=self.backend.count_tokens(text[len(prefix) :]),
             seconds=time.monotonic() - started,
             continuations=continuations,
             stop_reason=reason,
@@ -458,7 +460,7 @@ class AgentWriter:
     def _trim(self, text: str, prefix: str, cap: int, reason: StopReason) -> str:
         """Cut an overrun at the last sentence within the cap, or a loop after its first round."""
         if reason == "loop":
-            offset = find_loop(text[len(prefix):])
+            offset = find_loop(text[len(prefix) :])
             if offset is not None:
                 text = text[: len(prefix) + offset]
             return cut_at_sentence(text) or text
@@ -491,7 +493,7 @@ class AgentWriter:
 
     def _max_tokens(self, words: int) -> int:
         """Token budget for ``words`` words: the cut-off ratio plus margin, at the learned rate."""
-        return int(math.ceil(words * self.length.cut_above * self._tokens_per_word)) + 32
+        return math.ceil(words * self.length.cut_above * self._tokens_per_word) + 32
 
     def _plan_tokens(self, target_words: int) -> int:
         sections = max(1, target_words // 300)

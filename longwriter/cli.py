@@ -13,7 +13,7 @@ import sys
 from collections.abc import AsyncIterator
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -36,17 +36,17 @@ from longwriter.events import (
     TextDelta,
 )
 from longwriter.plan import Plan, PlanError, validate_rows
-from longwriter.text import count_words
 from longwriter.settings import get_settings
 from longwriter.store import NotFound, StoreError
 from longwriter.studio import Studio, StudioError
+from longwriter.text import count_words
 
 app = typer.Typer(help="LongWriter Studio: plan, write and refine very long documents.", no_args_is_help=True)
 console = Console(stderr=True)
 out = Console()
 
-ModelOpt = Annotated[Optional[str], typer.Option("--model", "-m", help="catalog id, local folder or Hub id")]
-BackendOpt = Annotated[Optional[str], typer.Option("--backend", help="local, openai or vllm")]
+ModelOpt = Annotated[str | None, typer.Option("--model", "-m", help="catalog id, local folder or Hub id")]
+BackendOpt = Annotated[str | None, typer.Option("--backend", help="local, openai or vllm")]
 
 
 def _studio(model: str | None = None, backend: str | None = None) -> Studio:
@@ -96,8 +96,17 @@ def plan(
     doc_id, ready = _run(go(), studio)
     assert ready is not None
     if as_json:
-        out.print_json(json.dumps({"id": doc_id, "instruction": instruction, "target_words": words,
-                                   "fallback": ready.fallback, "plan": ready.plan.model_dump()}))
+        out.print_json(
+            json.dumps(
+                {
+                    "id": doc_id,
+                    "instruction": instruction,
+                    "target_words": words,
+                    "fallback": ready.fallback,
+                    "plan": ready.plan.model_dump(),
+                }
+            )
+        )
         return
     if ready.fallback:
         console.print("[yellow]The model's outline was unusable; a generic plan was used. Edit it as you like.[/]")
@@ -110,20 +119,28 @@ def write(
     instruction: str,
     words: Annotated[int, typer.Option("--words", "-w", help="target length in words")] = 2000,
     mode: Annotated[str, typer.Option(help="agentwrite | parallel | single | think")] = "agentwrite",
-    plan_file: Annotated[Optional[Path], typer.Option("--plan", help="a plan JSON to follow instead of drafting one")] = None,
+    plan_file: Annotated[
+        Path | None, typer.Option("--plan", help="a plan JSON to follow instead of drafting one")
+    ] = None,
     model: ModelOpt = None,
     backend: BackendOpt = None,
-    temperature: Annotated[Optional[float], typer.Option(help="overrides the model's default")] = None,
-    seed: Annotated[Optional[int], typer.Option(help="sampling seed")] = None,
-    out_md: Annotated[Optional[Path], typer.Option("--out", help="write the text as Markdown")] = None,
-    out_json: Annotated[Optional[Path], typer.Option("--json", help="write the full record as JSON")] = None,
+    temperature: Annotated[float | None, typer.Option(help="overrides the model's default")] = None,
+    seed: Annotated[int | None, typer.Option(help="sampling seed")] = None,
+    out_md: Annotated[Path | None, typer.Option("--out", help="write the text as Markdown")] = None,
+    out_json: Annotated[Path | None, typer.Option("--json", help="write the full record as JSON")] = None,
 ) -> None:
     """Plan and write a document section by section, with live progress; Ctrl-C stops and keeps the text."""
     studio = _studio(model, backend)
     given = _read_plan(plan_file) if plan_file else None
     try:
-        doc = studio.create(instruction, words, mode=mode, model=model, plan=given,  # type: ignore[arg-type]
-                            sampling={"temperature": temperature, "seed": seed})
+        doc = studio.create(
+            instruction,
+            words,
+            mode=mode,
+            model=model,
+            plan=given,  # type: ignore[arg-type]
+            sampling={"temperature": temperature, "seed": seed},
+        )
     except StudioError as exc:
         raise _fail(str(exc)) from None
     _write_and_report(studio, doc.id, out_md, out_json)
@@ -134,8 +151,8 @@ def resume(
     doc_id: str,
     model: ModelOpt = None,
     backend: BackendOpt = None,
-    out_md: Annotated[Optional[Path], typer.Option("--out")] = None,
-    out_json: Annotated[Optional[Path], typer.Option("--json")] = None,
+    out_md: Annotated[Path | None, typer.Option("--out")] = None,
+    out_json: Annotated[Path | None, typer.Option("--json")] = None,
 ) -> None:
     """Continue an interrupted (or only planned) document from its stored sections."""
     studio = _studio(model, backend)
@@ -144,22 +161,37 @@ def resume(
 
 @app.command("list")
 def list_(
-    search: Annotated[Optional[str], typer.Option(help="full-text search")] = None,
+    search: Annotated[str | None, typer.Option(help="full-text search")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """List stored documents, newest first."""
     studio = _studio()
     docs = studio.store.list_documents(search=search)
-    rows = [{"id": d.id, "created": d.created_at.isoformat(timespec="seconds"), "instruction": d.instruction,
-             "status": d.status, "words": d.words, "target_words": d.target_words,
-             "length_score": None if d.length_score is None else round(d.length_score, 1)} for d in docs]
+    rows = [
+        {
+            "id": d.id,
+            "created": d.created_at.isoformat(timespec="seconds"),
+            "instruction": d.instruction,
+            "status": d.status,
+            "words": d.words,
+            "target_words": d.target_words,
+            "length_score": None if d.length_score is None else round(d.length_score, 1),
+        }
+        for d in docs
+    ]
     if as_json:
         out.print_json(json.dumps(rows))
         return
     table = Table("id", "created", "instruction", "status", "words", "S_l")
     for r in rows:
-        table.add_row(r["id"], r["created"], _clip(r["instruction"], 60), r["status"],
-                      f"{r['words']}/{r['target_words']}", "" if r["length_score"] is None else f"{r['length_score']:.1f}")
+        table.add_row(
+            r["id"],
+            r["created"],
+            _clip(r["instruction"], 60),
+            r["status"],
+            f"{r['words']}/{r['target_words']}",
+            "" if r["length_score"] is None else f"{r['length_score']:.1f}",
+        )
     out.print(table)
 
 
@@ -175,8 +207,10 @@ def show(doc_id: str, as_json: Annotated[bool, typer.Option("--json")] = False) 
         out.print_json(json.dumps(record))
     else:
         out.print(to_markdown(record), markup=False, highlight=False)
-        console.print(f"{record['words']} words of {record['target_words']} (S_l {record['length_score']:.1f}), "
-                      f"status {record['status']}")
+        console.print(
+            f"{record['words']} words of {record['target_words']} (S_l {record['length_score']:.1f}), "
+            f"status {record['status']}"
+        )
 
 
 @app.command()
@@ -200,8 +234,10 @@ def _write_and_report(studio: Studio, doc_id: str, out_md: Path | None, out_json
         out_md.write_text(to_markdown(record), encoding="utf-8")
     if out_json:
         out_json.write_text(json.dumps(record, ensure_ascii=False, indent=2), encoding="utf-8")
-    console.print(f"Document [bold]{doc_id}[/]: {record['words']} words of {record['target_words']} "
-                  f"(S_l {record['length_score']:.1f}), status {record['status']}.")
+    console.print(
+        f"Document [bold]{doc_id}[/]: {record['words']} words of {record['target_words']} "
+        f"(S_l {record['length_score']:.1f}), status {record['status']}."
+    )
     if isinstance(outcome, Failed):
         raise _fail(f"{outcome.message} The text so far is kept: longwriter resume {doc_id}")
     if not out_md and not out_json:
@@ -222,8 +258,10 @@ async def _progress(studio: Studio, events: AsyncIterator[Event], doc_id: str) -
                 last = event
                 if isinstance(event, PlanReady):
                     progress.update(total, total=event.plan.total_words)
-                    progress.console.print(f"Plan: {len(event.plan.sections)} sections"
-                                           + (" (generic: the model's outline was unusable)" if event.fallback else ""))
+                    progress.console.print(
+                        f"Plan: {len(event.plan.sections)} sections"
+                        + (" (generic: the model's outline was unusable)" if event.fallback else "")
+                    )
                 elif isinstance(event, PlanDelta):
                     continue
                 elif isinstance(event, SectionStarted):
@@ -300,6 +338,7 @@ def _load_plugins() -> None:
             @app.command(missing, help=f"(unavailable: {exc})", add_help_option=False)
             def _unavailable(_exc: str = str(exc), _name: str = missing) -> None:
                 raise _fail(f"'longwriter {_name}' needs extra packages: {_exc}")
+
             continue
         if isinstance(target, typer.Typer):
             app.add_typer(target, name=ep.name)

@@ -15,7 +15,7 @@ import html
 import io
 import re
 from html.parser import HTMLParser
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import markdown as md
 import nh3
@@ -88,9 +88,51 @@ def to_markdown(record: dict[str, Any]) -> str:
 # -- sanitised HTML ----------------------------------------------------------------------------
 
 _TAGS = {
-    "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "strong", "b", "em", "i", "u", "s", "del", "ins",
-    "mark", "sub", "sup", "small", "blockquote", "q", "cite", "code", "pre", "kbd", "samp", "ul", "ol", "li",
-    "dl", "dt", "dd", "table", "thead", "tbody", "tfoot", "tr", "th", "td", "caption", "a", "abbr", "span",
+    "p",
+    "br",
+    "hr",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "strong",
+    "b",
+    "em",
+    "i",
+    "u",
+    "s",
+    "del",
+    "ins",
+    "mark",
+    "sub",
+    "sup",
+    "small",
+    "blockquote",
+    "q",
+    "cite",
+    "code",
+    "pre",
+    "kbd",
+    "samp",
+    "ul",
+    "ol",
+    "li",
+    "dl",
+    "dt",
+    "dd",
+    "table",
+    "thead",
+    "tbody",
+    "tfoot",
+    "tr",
+    "th",
+    "td",
+    "caption",
+    "a",
+    "abbr",
+    "span",
 }
 _ATTRIBUTES = {
     "a": {"href", "title"},
@@ -182,11 +224,11 @@ def to_html(record: dict[str, Any]) -> str:
     )
     body = render_markdown(record.get("text", ""))
     return (
-        "<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n"
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-        "<meta name=\"generator\" content=\"LongWriter Studio\">\n"
+        '<!DOCTYPE html>\n<html>\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        '<meta name="generator" content="LongWriter Studio">\n'
         f"<title>{title}</title>\n<style>\n{PRINT_CSS}\n</style>\n</head>\n<body>\n"
-        f"<header class=\"doc-meta\">{meta}</header>\n<main>\n{body}\n</main>\n</body>\n</html>\n"
+        f'<header class="doc-meta">{meta}</header>\n<main>\n{body}\n</main>\n</body>\n</html>\n'
     )
 
 
@@ -210,9 +252,22 @@ def to_docx(record: dict[str, Any]) -> bytes:
 class _DocxBuilder(HTMLParser):
     """Walks the sanitised HTML (a small, known set of tags) and writes python-docx blocks."""
 
-    _INLINE = {"strong": "bold", "b": "bold", "em": "italic", "i": "italic", "cite": "italic", "u": "underline",
-               "a": "underline", "code": "code", "kbd": "code", "samp": "code", "s": "strike", "del": "strike",
-               "sub": "subscript", "sup": "superscript"}
+    _INLINE: ClassVar[dict[str, str]] = {
+        "strong": "bold",
+        "b": "bold",
+        "em": "italic",
+        "i": "italic",
+        "cite": "italic",
+        "u": "underline",
+        "a": "underline",
+        "code": "code",
+        "kbd": "code",
+        "samp": "code",
+        "s": "strike",
+        "del": "strike",
+        "sub": "subscript",
+        "sup": "superscript",
+    }
 
     def __init__(self, doc: Any) -> None:
         super().__init__(convert_charrefs=True)

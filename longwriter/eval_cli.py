@@ -11,7 +11,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -48,35 +48,35 @@ eval_app = typer.Typer(
 console = Console(stderr=True)
 out = Console()
 
-ModelOpt = Annotated[Optional[str], typer.Option("--model", "-m", help="catalog id, local folder or Hub id")]
-BackendOpt = Annotated[Optional[str], typer.Option("--backend", help="local, openai or vllm (for generation)")]
+ModelOpt = Annotated[str | None, typer.Option("--model", "-m", help="catalog id, local folder or Hub id")]
+BackendOpt = Annotated[str | None, typer.Option("--backend", help="local, openai or vllm (for generation)")]
 ModeOpt = Annotated[str, typer.Option(help="agentwrite | parallel | single | think")]
-TemperatureOpt = Annotated[Optional[float], typer.Option(help="overrides the model's default temperature")]
-SeedOpt = Annotated[Optional[int], typer.Option(help="sampling seed (recorded with every document)")]
+TemperatureOpt = Annotated[float | None, typer.Option(help="overrides the model's default temperature")]
+SeedOpt = Annotated[int | None, typer.Option(help="sampling seed (recorded with every document)")]
 DataOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option(
         "--data", help="LongBench-Write .jsonl, a saved dataset folder, a Hub dataset id, or 'mini' (default)"
     ),
 ]
 SplitOpt = Annotated[str, typer.Option(help="split of a saved DatasetDict or Hub dataset")]
-LimitOpt = Annotated[Optional[int], typer.Option(help="evaluate only the first N items")]
-OutOpt = Annotated[Optional[Path], typer.Option("--out", "-o", help="report JSON (plots are written next to it)")]
+LimitOpt = Annotated[int | None, typer.Option(help="evaluate only the first N items")]
+OutOpt = Annotated[Path | None, typer.Option("--out", "-o", help="report JSON (plots are written next to it)")]
 FreshOpt = Annotated[bool, typer.Option("--fresh", help="start a new run instead of continuing the last identical one")]
 ConcurrencyOpt = Annotated[int, typer.Option(help="items written (and judged) at once; >1 suits served models")]
 NoTextsOpt = Annotated[bool, typer.Option("--no-texts", help="leave the generated texts out of the JSON")]
 NoPlotsOpt = Annotated[bool, typer.Option("--no-plots", help="do not draw PNG plots")]
 ConfigOpt = Annotated[
-    Optional[list[str]],
+    list[str] | None,
     typer.Option("--config", "-c", help="a configuration 'model=ID,mode=single,temperature=0.5,name=label' (repeat)"),
 ]
-JudgeOpt = Annotated[Optional[str], typer.Option("--judge", help="judge model (served model name for openai)")]
+JudgeOpt = Annotated[str | None, typer.Option("--judge", help="judge model (served model name for openai)")]
 JudgeBackendOpt = Annotated[
-    Optional[str], typer.Option("--judge-backend", help="backend of the judge; openai when --judge-url is given")
+    str | None, typer.Option("--judge-backend", help="backend of the judge; openai when --judge-url is given")
 ]
-JudgeUrlOpt = Annotated[Optional[str], typer.Option("--judge-url", help="OpenAI-compatible base URL of the judge")]
+JudgeUrlOpt = Annotated[str | None, typer.Option("--judge-url", help="OpenAI-compatible base URL of the judge")]
 JudgeKeyOpt = Annotated[
-    Optional[str], typer.Option("--judge-key", envvar="LONGWRITER_JUDGE_API_KEY", help="API key of the judge endpoint")
+    str | None, typer.Option("--judge-key", envvar="LONGWRITER_JUDGE_API_KEY", help="API key of the judge endpoint")
 ]
 JudgeAttemptsOpt = Annotated[int, typer.Option(help="answers asked for before an item is reported unparsable")]
 JudgeTokensOpt = Annotated[int, typer.Option(help="most tokens of one judge answer")]
@@ -123,8 +123,10 @@ def _print_report(ended: RunEnded) -> None:
         out.print(table)
     quality = ended.report.get("quality")
     if quality and quality["unparsable"]:
-        console.print(f"[yellow]{len(quality['unparsable'])} item(s) with unparsable judgements:[/] "
-                      + ", ".join(f"{u['id']} ({u['error']})" for u in quality["unparsable"]))
+        console.print(
+            f"[yellow]{len(quality['unparsable'])} item(s) with unparsable judgements:[/] "
+            + ", ".join(f"{u['id']} ({u['error']})" for u in quality["unparsable"])
+        )
     console.print(f"Report: [bold]{ended.path}[/]")
     for name, path in ended.plots.items():
         console.print(f"Plot ({name}): {path}")
@@ -141,8 +143,10 @@ async def _consume(events: AsyncIterator[EvalEvent]) -> RunEnded | None:
         async for event in events:
             if isinstance(event, RunStarted):
                 verb = "Continuing" if event.resumed else "Started"
-                progress.console.print(f"{verb} run [bold]{event.run_id}[/] ({event.kind}): {event.done} of "
-                                       f"{event.items} items already written. Report: {event.out}")
+                progress.console.print(
+                    f"{verb} run [bold]{event.run_id}[/] ({event.kind}): {event.done} of "
+                    f"{event.items} items already written. Report: {event.out}"
+                )
                 overall = progress.add_task("items", total=event.items, completed=event.done)
             elif isinstance(event, ItemStarted):
                 current[event.key] = progress.add_task(f"  {event.key}", total=event.required)
@@ -155,14 +159,18 @@ async def _consume(events: AsyncIterator[EvalEvent]) -> RunEnded | None:
                 if overall is not None:
                     progress.advance(overall)
                 note = f" [red]{event.error}[/]" if event.error else ""
-                progress.console.print(f"  {event.key}: {event.words} / {event.required} words, "
-                                       f"S_l {event.length_score:.1f}{note}")
+                progress.console.print(
+                    f"  {event.key}: {event.words} / {event.required} words, S_l {event.length_score:.1f}{note}"
+                )
             elif isinstance(event, ItemJudged):
                 if judging is None:
                     judging = progress.add_task("judging", total=event.total)
                 progress.advance(judging)
-                verdict = (f"S_q {event.quality:.1f}" if event.quality is not None
-                           else f"[yellow]unparsable[/] ({event.error})")
+                verdict = (
+                    f"S_q {event.quality:.1f}"
+                    if event.quality is not None
+                    else f"[yellow]unparsable[/] ({event.error})"
+                )
                 progress.console.print(f"  judged {event.key}: {verdict} after {event.attempts} answer(s)")
             elif isinstance(event, PairJudged):
                 if judging is None:
@@ -191,8 +199,9 @@ def _execute(studio: Studio, make_events: Any, judge_spec: dict[str, Any] | None
     try:
         ended = asyncio.run(go())
     except KeyboardInterrupt:
-        console.print("[yellow]Stopped. Everything finished so far is stored; "
-                      "run the same command again to continue.[/]")
+        console.print(
+            "[yellow]Stopped. Everything finished so far is stored; run the same command again to continue.[/]"
+        )
         raise typer.Exit(130) from None
     except (EvalError, EvalDataError, BackendError, StoreError) as exc:
         raise _fail(str(exc)) from None
@@ -206,8 +215,9 @@ def _execute(studio: Studio, make_events: Any, judge_spec: dict[str, Any] | None
         raise typer.Exit(130)
 
 
-def _judge_spec(judge: str | None, backend: str | None, url: str | None, key: str | None, attempts: int,
-                max_tokens: int) -> dict[str, Any] | None:
+def _judge_spec(
+    judge: str | None, backend: str | None, url: str | None, key: str | None, attempts: int, max_tokens: int
+) -> dict[str, Any] | None:
     if judge is None:
         if url or backend:
             raise _fail("--judge-url and --judge-backend need --judge MODEL.")
@@ -257,16 +267,28 @@ def longbench_write(
     spec = _judge_spec(judge, judge_backend, judge_url, judge_key, judge_attempts, judge_max_tokens)
     studio = _studio(model, backend)
     evaluator = Evaluator(studio)
-    _execute(studio, lambda j: evaluator.longbench_write(
-        items, config, source=source, judge=j, out=out_path, fresh=fresh, concurrency=concurrency,
-        include_texts=not no_texts, plots=not no_plots), spec)
+    _execute(
+        studio,
+        lambda j: evaluator.longbench_write(
+            items,
+            config,
+            source=source,
+            judge=j,
+            out=out_path,
+            fresh=fresh,
+            concurrency=concurrency,
+            include_texts=not no_texts,
+            plots=not no_plots,
+        ),
+        spec,
+    )
 
 
 @eval_app.command()
 def ruler(
     config: ConfigOpt = None,
     data: Annotated[
-        Optional[str], typer.Option("--data", help="ruler items (prompt, length) instead of the built-in prompts")
+        str | None, typer.Option("--data", help="ruler items (prompt, length) instead of the built-in prompts")
     ] = None,
     model: ModelOpt = None,
     backend: BackendOpt = None,
@@ -306,9 +328,21 @@ def ruler(
     studio = _studio(model, backend)
     evaluator = Evaluator(studio)
     try:
-        _execute(studio, lambda _j: evaluator.ruler(
-            configs, lengths=required, prompts=order, items=items, source=source, out=out_path, fresh=fresh,
-            concurrency=concurrency, include_texts=not no_texts, plots=not no_plots))
+        _execute(
+            studio,
+            lambda _j: evaluator.ruler(
+                configs,
+                lengths=required,
+                prompts=order,
+                items=items,
+                source=source,
+                out=out_path,
+                fresh=fresh,
+                concurrency=concurrency,
+                include_texts=not no_texts,
+                plots=not no_plots,
+            ),
+        )
     except EvalError as exc:
         raise _fail(str(exc)) from None
 
@@ -345,9 +379,21 @@ def arena(
     spec = _judge_spec(judge, judge_backend, judge_url, judge_key, judge_attempts, judge_max_tokens)
     studio = _studio(None, backend)
     evaluator = Evaluator(studio)
-    _execute(studio, lambda j: evaluator.arena(
-        items, configs, j, source=source, out=out_path, fresh=fresh, concurrency=concurrency,
-        include_texts=not no_texts, plots=not no_plots), spec)
+    _execute(
+        studio,
+        lambda j: evaluator.arena(
+            items,
+            configs,
+            j,
+            source=source,
+            out=out_path,
+            fresh=fresh,
+            concurrency=concurrency,
+            include_texts=not no_texts,
+            plots=not no_plots,
+        ),
+        spec,
+    )
 
 
 @eval_app.command("runs")
@@ -359,9 +405,15 @@ def runs(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     finally:
         studio.store.close()
     rows: list[dict[str, Any]] = [
-        {"id": r.id, "kind": r.kind, "created": r.created_at.isoformat(timespec="seconds"), "status": r.status,
-         "source": r.source, "configs": [c["label"] for c in r.config.get("configs", [])],
-         "summary": (r.report or {}).get("summary")}
+        {
+            "id": r.id,
+            "kind": r.kind,
+            "created": r.created_at.isoformat(timespec="seconds"),
+            "status": r.status,
+            "source": r.source,
+            "configs": [c["label"] for c in r.config.get("configs", [])],
+            "summary": (r.report or {}).get("summary"),
+        }
         for r in listed
     ]
     if as_json:
@@ -370,8 +422,15 @@ def runs(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     table = Table("id", "kind", "created", "status", "source", "configs", "S_l", "S_q")
     for r in rows:
         summary = r["summary"] or {}
-        table.add_row(r["id"], r["kind"], r["created"], r["status"], r["source"], ", ".join(r["configs"]),
-                      *(f"{summary[k]:.1f}" if isinstance(summary.get(k), float) else "–" for k in ("S_l", "S_q")))
+        table.add_row(
+            r["id"],
+            r["kind"],
+            r["created"],
+            r["status"],
+            r["source"],
+            ", ".join(r["configs"]),
+            *(f"{summary[k]:.1f}" if isinstance(summary.get(k), float) else "–" for k in ("S_l", "S_q")),
+        )
     out.print(table)
 
 

@@ -96,4 +96,6 @@ class Stopped:
     index: int | None = None
 
 
-Event = PlanDelta | PlanReady | SectionStarted | TextDelta | SectionReset | SectionDone | DocumentDone | Failed | Stopped
+Event = (
+    PlanDelta | PlanReady | SectionStarted | TextDelta | SectionReset | SectionDone | DocumentDone | Failed | Stopped
+)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -28,21 +28,22 @@ from longwriter.preferences import (
 from longwriter.settings import get_settings
 from longwriter.store import Store, StoreError
 
-export_app = typer.Typer(help="Export preference data (arena votes, kept regenerations, edits, thumbs) for TRL.",
-                         no_args_is_help=True)
+export_app = typer.Typer(
+    help="Export preference data (arena votes, kept regenerations, edits, thumbs) for TRL.", no_args_is_help=True
+)
 console = Console(stderr=True)
 
-OutOpt = Annotated[Optional[Path], typer.Option("--out", "-o", help="JSONL file to write")]
-DiskOpt = Annotated[Optional[Path], typer.Option("--to-disk", help="save a datasets dataset in this folder")]
-HubOpt = Annotated[Optional[str], typer.Option("--push-to-hub", help="upload a datasets dataset to this Hub repo")]
+OutOpt = Annotated[Path | None, typer.Option("--out", "-o", help="JSONL file to write")]
+DiskOpt = Annotated[Path | None, typer.Option("--to-disk", help="save a datasets dataset in this folder")]
+HubOpt = Annotated[str | None, typer.Option("--push-to-hub", help="upload a datasets dataset to this Hub repo")]
 PublicOpt = Annotated[bool, typer.Option("--public", help="make the Hub dataset public (private by default)")]
 FormatOpt = Annotated[str, typer.Option("--format", "-f", help="conversational (messages) or standard (strings)")]
-SinceOpt = Annotated[Optional[str], typer.Option("--since", help="from this date or ISO time (inclusive)")]
-UntilOpt = Annotated[Optional[str], typer.Option("--until", help="up to this date or ISO time (inclusive)")]
-UserOpt = Annotated[Optional[str], typer.Option("--user", help="only this user's judgements")]
+SinceOpt = Annotated[str | None, typer.Option("--since", help="from this date or ISO time (inclusive)")]
+UntilOpt = Annotated[str | None, typer.Option("--until", help="up to this date or ISO time (inclusive)")]
+UserOpt = Annotated[str | None, typer.Option("--user", help="only this user's judgements")]
 MinWordsOpt = Annotated[int, typer.Option("--min-words", help="minimum words of every text", min=0)]
 MetaOpt = Annotated[bool, typer.Option("--metadata", help="add provenance columns (ids, source, configurations)")]
-DbOpt = Annotated[Optional[str], typer.Option("--database-url", help="defaults to LONGWRITER_DATABASE_URL / data dir")]
+DbOpt = Annotated[str | None, typer.Option("--database-url", help="defaults to LONGWRITER_DATABASE_URL / data dir")]
 
 
 def _when(value: str | None, option: str) -> datetime | date | None:
@@ -72,8 +73,16 @@ def _check_format(fmt: str) -> None:
         raise _fail(f"--format must be conversational or standard, not {fmt!r}.")
 
 
-def _run(records: list[dict], out: Path | None, to_disk: Path | None, hub: str | None, public: bool,
-         default_name: str, exports_dir: Path, what: str) -> ExportResult:
+def _run(
+    records: list[dict],
+    out: Path | None,
+    to_disk: Path | None,
+    hub: str | None,
+    public: bool,
+    default_name: str,
+    exports_dir: Path,
+    what: str,
+) -> ExportResult:
     if not records:
         raise _fail(f"No {what} match these filters; nothing was written.")
     if out is None and to_disk is None and hub is None:
@@ -97,25 +106,34 @@ def dpo(
     push_to_hub: HubOpt = None,
     public: PublicOpt = False,
     fmt: FormatOpt = "conversational",
-    source: Annotated[Optional[list[str]], typer.Option(
-        "--source", "-s", help=f"only these sources ({', '.join(SOURCES)}); repeatable")] = None,
+    source: Annotated[
+        list[str] | None, typer.Option("--source", "-s", help=f"only these sources ({', '.join(SOURCES)}); repeatable")
+    ] = None,
     since: SinceOpt = None,
     until: UntilOpt = None,
     user: UserOpt = None,
     min_words: MinWordsOpt = 0,
     include_ties: Annotated[bool, typer.Option("--include-ties", help="keep arena ties (side A as chosen)")] = False,
     include_both_bad: Annotated[bool, typer.Option("--include-both-bad", help="keep 'both bad' votes")] = False,
-    all_edits: Annotated[bool, typer.Option(
-        "--all-edits", help="every recorded edit, not only the latest of each text")] = False,
+    all_edits: Annotated[
+        bool, typer.Option("--all-edits", help="every recorded edit, not only the latest of each text")
+    ] = False,
     metadata: MetaOpt = False,
     database_url: DbOpt = None,
 ) -> None:
     """Preference pairs in TRL's format: prompt, chosen, rejected (for DPOTrainer)."""
     _check_format(fmt)
     try:
-        filters = Filters(sources=source or None, since=_when(since, "--since"), until=_when(until, "--until"),
-                          user=user, min_words=min_words, include_ties=include_ties,
-                          include_both_bad=include_both_bad, latest_edit_only=not all_edits)
+        filters = Filters(
+            sources=source or None,
+            since=_when(since, "--since"),
+            until=_when(until, "--until"),
+            user=user,
+            min_words=min_words,
+            include_ties=include_ties,
+            include_both_bad=include_both_bad,
+            latest_edit_only=not all_edits,
+        )
     except PreferenceError as exc:
         raise _fail(str(exc)) from None
     store, exports_dir = _open(database_url)
@@ -137,8 +155,10 @@ def kto(
     until: UntilOpt = None,
     user: UserOpt = None,
     min_words: MinWordsOpt = 0,
-    with_pairs: Annotated[bool, typer.Option(
-        "--with-pairs", help="also split every preference pair into a desirable and an undesirable row")] = False,
+    with_pairs: Annotated[
+        bool,
+        typer.Option("--with-pairs", help="also split every preference pair into a desirable and an undesirable row"),
+    ] = False,
     metadata: MetaOpt = False,
     database_url: DbOpt = None,
 ) -> None:
@@ -149,7 +169,10 @@ def kto(
     try:
         extra = pairs(store, filters) if with_pairs else []
         records = kto_records(
-            feedback(store, filters), format=fmt, metadata=metadata, pairs_too=extra  # type: ignore[arg-type]
+            feedback(store, filters),
+            format=fmt,
+            metadata=metadata,
+            pairs_too=extra,  # type: ignore[arg-type]
         )
     finally:
         store.close()

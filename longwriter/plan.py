@@ -180,12 +180,14 @@ def normalize_budget(plan: Plan, target_words: int) -> Plan:
     words = _round_preserving_sum([min(MAX_SECTION_WORDS, max(MIN_SECTION_WORDS, w)) for w in scaled])
     for _ in range(len(words)):  # redistribute what clamping moved, a few passes suffice
         gap = target_words - sum(words)
-        free = [i for i, w in enumerate(words) if (gap > 0 and w < MAX_SECTION_WORDS) or (gap < 0 and w > MIN_SECTION_WORDS)]
+        free = [
+            i for i, w in enumerate(words) if (gap > 0 and w < MAX_SECTION_WORDS) or (gap < 0 and w > MIN_SECTION_WORDS)
+        ]
         if not gap or not free:
             break
         share = gap / len(free)
         for i in free:
-            words[i] = int(round(min(MAX_SECTION_WORDS, max(MIN_SECTION_WORDS, words[i] + share))))
+            words[i] = round(min(MAX_SECTION_WORDS, max(MIN_SECTION_WORDS, words[i] + share)))
     return Plan(sections=[Section(main_point=s.main_point, words=w) for s, w in zip(plan.sections, words)])
 
 

@@ -25,22 +25,21 @@ import asyncio
 import difflib
 import json
 import random
-from collections.abc import AsyncIterator, Iterator, Sequence
-from contextlib import aclosing, contextmanager
+from collections.abc import AsyncIterator, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import func
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from longwriter.agentwrite import MODES, single_prompt
 from longwriter.catalog import ModelSpec
 from longwriter.events import Event, Failed
 from longwriter.ratings import Battle as RatedBattle
 from longwriter.store import Battle, Document, Feedback, Generation, NotFound, PreferencePair, Store
-from longwriter.store.engine import translate_errors
 from longwriter.store.models import PairSource, Vote, utcnow
 from longwriter.text import count_words
 
@@ -132,18 +131,10 @@ def draw_pair(configs: Sequence[ArenaConfig], rng: random.Random | None = None) 
 # -- sessions ---------------------------------------------------------------------------------------
 
 
-@contextmanager
-def _session(store: Store) -> Iterator[Session]:
-    """One short transaction on the store's engine, committed on exit (the store's own convention)."""
-    with translate_errors(store.engine.url), Session(store.engine, expire_on_commit=False) as session:
-        with session.begin():
-            yield session
-
-
 def _add(store: Store, row: Any) -> Any:
     """Insert one row in a transaction that writes first: on SQLite a transaction that reads and then
     writes can fail at once under concurrent writers, while one that starts by writing waits its turn."""
-    with _session(store) as session:
+    with store.session() as session:
         session.add(row)
         session.flush()
         return row
@@ -167,8 +158,12 @@ def start_battle(
     a, b = draw_pair(configs, rng)
     docs = [
         studio.create(
-            instruction, target_words, mode=cfg.mode, model=cfg.model,  # type: ignore[arg-type]
-            sampling=cfg.sampling, user=user,  # type: ignore[arg-type]
+            instruction,
+            target_words,
+            mode=cfg.mode,
+            model=cfg.model,  # type: ignore[arg-type]
+            sampling=cfg.sampling,
+            user=user,  # type: ignore[arg-type]
         )
         for cfg in (a, b)
     ]
@@ -186,13 +181,17 @@ def start_battle(
 
 def _arena_config(config: ArenaConfig, doc: Document) -> dict[str, Any]:
     return {
-        "label": config.label, "model": doc.model, "mode": doc.mode, "preset": config.preset,
-        "backend": doc.backend, "sampling": doc.params,
+        "label": config.label,
+        "model": doc.model,
+        "mode": doc.mode,
+        "preset": config.preset,
+        "backend": doc.backend,
+        "sampling": doc.params,
     }
 
 
 def get_battle(store: Store, battle_id: str) -> Battle:
-    with _session(store) as session:
+    with store.session() as session:
         battle = session.get(Battle, battle_id)
     if battle is None:
         raise NotFound(f"There is no battle {battle_id}.")
@@ -252,7 +251,7 @@ def stop_battle(studio: Studio, battle_id: str) -> None:
 
 def finish_battle(store: Store, battle_id: str) -> Battle:
     """Set the battle's status from its documents: done, failed (either failed) or unfinished."""
-    with _session(store) as session:
+    with store.session() as session:
         battle = session.get(Battle, battle_id)
         if battle is None:
             raise NotFound(f"There is no battle {battle_id}.")
@@ -322,7 +321,7 @@ def arena_outcomes(store: Store, since: datetime | None = None, until: datetime 
         .order_by(col(PreferencePair.created_at), col(PreferencePair.id))
     )
     query = _in_range(query, PreferencePair, since, until)
-    with _session(store) as session:
+    with store.session() as session:
         rows = session.exec(query).all()
     latest: dict[tuple[str, str | None], tuple[PreferencePair, Battle]] = {}
     for pair, battle in rows:
@@ -345,7 +344,7 @@ def _generations(store: Store, doc_id: str, index: int, kinds: Sequence[str]) ->
         .where(Generation.status == "done")
         .order_by(col(Generation.id))
     )
-    with _session(store) as session:
+    with store.session() as session:
         return list(session.exec(query).all())
 
 
@@ -353,8 +352,12 @@ def _generation_config(generation: Generation | None, doc: Document) -> dict[str
     if generation is None:
         return {"model": doc.model, "backend": doc.backend, "mode": doc.mode, "sampling": doc.params}
     return {
-        "model": generation.model, "backend": generation.backend, "mode": doc.mode, "sampling": generation.params,
-        "kind": generation.kind, "generation_id": generation.id,
+        "model": generation.model,
+        "backend": generation.backend,
+        "mode": doc.mode,
+        "sampling": generation.params,
+        "kind": generation.kind,
+        "generation_id": generation.id,
     }
 
 
@@ -408,7 +411,11 @@ def record_section_choice(
 
 
 def keep_section_version(
-    studio: Studio, doc_id: str, index: int, keep: Literal["new", "previous"], previous_text: str,
+    studio: Studio,
+    doc_id: str,
+    index: int,
+    keep: Literal["new", "previous"],
+    previous_text: str,
     user: str | None = None,
 ) -> PreferencePair | None:
     """The Write tab's "keep" buttons after a regenerate, in one call.
@@ -497,7 +504,7 @@ def _latest_edit(store: Store, generation_id: int | None) -> PreferencePair | No
         .order_by(col(PreferencePair.id).desc())
         .limit(1)
     )
-    with _session(store) as session:
+    with store.session() as session:
         return session.exec(query).first()
 
 
@@ -532,10 +539,16 @@ def record_thumb(
     return _add(
         store,
         Feedback(
-            user=user, document_id=doc_id, section_index=index, label=bool(label),
+            user=user,
+            document_id=doc_id,
+            section_index=index,
+            label=bool(label),
             reason=(reason or "").strip() or None,
-            prompt=prompt, completion=completion, config=_generation_config(generation, doc),
-            generation_id=generation.id if generation else None, words=count_words(completion),
+            prompt=prompt,
+            completion=completion,
+            config=_generation_config(generation, doc),
+            generation_id=generation.id if generation else None,
+            words=count_words(completion),
         ),
     )
 
@@ -595,7 +608,7 @@ def pairs(store: Store, filters: Filters | None = None) -> list[PreferencePair]:
     if f.min_words:
         query = query.where(PreferencePair.chosen_words >= f.min_words, PreferencePair.rejected_words >= f.min_words)
     query = _in_range(query, PreferencePair, f.since, f.until)
-    with _session(store) as session:
+    with store.session() as session:
         rows = list(session.exec(query).all())
     if f.latest_edit_only:
         newest: dict[int | None, int] = {}
@@ -615,7 +628,7 @@ def feedback(store: Store, filters: Filters | None = None) -> list[Feedback]:
     if f.min_words:
         query = query.where(Feedback.words >= f.min_words)
     query = _in_range(query, Feedback, f.since, f.until)
-    with _session(store) as session:
+    with store.session() as session:
         return list(session.exec(query).all())
 
 
@@ -629,10 +642,16 @@ def _assistant(text: str) -> list[dict[str, str]]:
 
 def _pair_metadata(pair: PreferencePair) -> dict[str, Any]:
     return {
-        "id": pair.id, "source": pair.source, "verdict": pair.verdict, "user": pair.user,
-        "created_at": pair.created_at.isoformat(), "chosen_config": json.dumps(pair.chosen_config),
-        "rejected_config": json.dumps(pair.rejected_config), "chosen_document_id": pair.chosen_document_id,
-        "rejected_document_id": pair.rejected_document_id, "section_index": pair.section_index,
+        "id": pair.id,
+        "source": pair.source,
+        "verdict": pair.verdict,
+        "user": pair.user,
+        "created_at": pair.created_at.isoformat(),
+        "chosen_config": json.dumps(pair.chosen_config),
+        "rejected_config": json.dumps(pair.rejected_config),
+        "chosen_document_id": pair.chosen_document_id,
+        "rejected_document_id": pair.rejected_document_id,
+        "section_index": pair.section_index,
         "battle_id": pair.battle_id,
     }
 
@@ -647,7 +666,9 @@ def dpo_records(
     for pair in rows:
         if format == "conversational":
             record: dict[str, Any] = {
-                "prompt": _user(pair.prompt), "chosen": _assistant(pair.chosen), "rejected": _assistant(pair.rejected),
+                "prompt": _user(pair.prompt),
+                "chosen": _assistant(pair.chosen),
+                "rejected": _assistant(pair.rejected),
             }
         elif format == "standard":
             record = {"prompt": pair.prompt, "chosen": pair.chosen, "rejected": pair.rejected}
@@ -669,12 +690,26 @@ def kto_records(
     ``pairs_too`` split into a desirable (chosen) and an undesirable (rejected) row each."""
     units: list[tuple[str, str, bool, dict[str, Any]]] = []
     for item in rows:
-        meta = {"id": item.id, "source": "thumbs", "user": item.user, "created_at": item.created_at.isoformat(),
-                "document_id": item.document_id, "section_index": item.section_index, "reason": item.reason or ""}
+        meta = {
+            "id": item.id,
+            "source": "thumbs",
+            "user": item.user,
+            "created_at": item.created_at.isoformat(),
+            "document_id": item.document_id,
+            "section_index": item.section_index,
+            "reason": item.reason or "",
+        }
         units.append((item.prompt, item.completion, item.label, meta))
     for pair in pairs_too:
-        meta = {"id": pair.id, "source": pair.source, "user": pair.user, "created_at": pair.created_at.isoformat(),
-                "document_id": pair.chosen_document_id, "section_index": pair.section_index, "reason": ""}
+        meta = {
+            "id": pair.id,
+            "source": pair.source,
+            "user": pair.user,
+            "created_at": pair.created_at.isoformat(),
+            "document_id": pair.chosen_document_id,
+            "section_index": pair.section_index,
+            "reason": "",
+        }
         units.append((pair.prompt, pair.chosen, True, meta))
         units.append((pair.prompt, pair.rejected, False, {**meta, "document_id": pair.rejected_document_id}))
     records = []
@@ -759,7 +794,7 @@ def export(
 
 def counts(store: Store) -> list[tuple[str, int]]:
     """How many judgements of each kind are stored: pairs by source and verdict, thumbs, battles."""
-    with _session(store) as session:
+    with store.session() as session:
         by_source = session.exec(
             select(PreferencePair.source, PreferencePair.verdict, func.count()).group_by(
                 col(PreferencePair.source), col(PreferencePair.verdict)

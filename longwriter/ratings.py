@@ -233,8 +233,15 @@ def leaderboard(
         wins, ties, losses = record[name]
         rows.append(
             Rating(
-                config=name, rating=rating, lower=min(float(low), rating), upper=max(float(high), rating),
-                elo=elo[name], battles=wins + ties + losses, wins=wins, ties=ties, losses=losses,
+                config=name,
+                rating=rating,
+                lower=min(float(low), rating),
+                upper=max(float(high), rating),
+                elo=elo[name],
+                battles=wins + ties + losses,
+                wins=wins,
+                ties=ties,
+                losses=losses,
             )
         )
     rows.sort(key=lambda row: (-row.rating, row.config))

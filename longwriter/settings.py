@@ -24,7 +24,9 @@ class Settings(BaseSettings):
     model: str = Field("smollm2-135m", description="catalog id, local model folder or Hub id")
     base_url: str = Field("http://127.0.0.1:8000/v1", description="OpenAI-compatible server for the openai backend")
     api_key: str = Field("EMPTY", description="sent as a Bearer token to the openai backend")
-    served_model: str | None = Field(None, description="the server's name for the model (vllm serve --served-model-name)")
+    served_model: str | None = Field(
+        None, description="the server's name for the model (vllm serve --served-model-name)"
+    )
     request_timeout: float = Field(600.0, gt=0, description="seconds without data before a stream is declared dead")
 
     data_dir: Path = Field(Path.home() / ".longwriter", description="database, model cache and exports")
@@ -56,7 +58,9 @@ class Settings(BaseSettings):
     auth_file: Path | None = Field(None, description="a file of user:pass lines")
     share: bool = False
 
-    edit_pair_threshold: float = Field(0.1, ge=0, le=1, description="share of changed words that makes an edit a preference pair")
+    edit_pair_threshold: float = Field(
+        0.1, ge=0, le=1, description="share of changed words that makes an edit a preference pair"
+    )
 
     @field_validator("data_dir", "models_path", "lora_path", "auth_file", mode="after")
     @classmethod

@@ -8,9 +8,9 @@ each document can be stopped from anywhere, and nothing depends on which front e
 from __future__ import annotations
 
 import asyncio
-from itertools import takewhile
 from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict
+from itertools import takewhile
 
 from longwriter.agentwrite import MODES, AgentWriter, Mode, Sampling
 from longwriter.backends import Backend, create_backend
@@ -35,7 +35,9 @@ def check_request(instruction: str, target_words: int, mode: str) -> None:
     if len(instruction) > 20_000:
         raise StudioError("The instruction is longer than 20,000 characters; put long material in fewer words.")
     if not 100 <= target_words <= MAX_TARGET_WORDS:
-        raise StudioError(f"The target length must be between 100 and {MAX_TARGET_WORDS:,} words, not {target_words:,}.")
+        raise StudioError(
+            f"The target length must be between 100 and {MAX_TARGET_WORDS:,} words, not {target_words:,}."
+        )
     if mode not in MODES:
         raise StudioError(f"Unknown mode {mode!r}; choose one of {', '.join(MODES)}.")
 
@@ -103,8 +105,14 @@ class Studio:
         spec = self.spec(model)
         params = asdict(Sampling.for_model(spec, **self._sampling_overrides(sampling)))
         return self.store.create_document(
-            instruction.strip(), target_words, mode=mode, model=spec.id, backend=self.settings.backend,
-            params=params, plan=plan, user=user,
+            instruction.strip(),
+            target_words,
+            mode=mode,
+            model=spec.id,
+            backend=self.settings.backend,
+            params=params,
+            plan=plan,
+            user=user,
         )
 
     def document(self, doc_id: str, user: str | None = None) -> Document:
@@ -153,15 +161,18 @@ class Studio:
         following = sections[len(done)] if len(done) < len(sections) else None
         partial = following.text if following is not None and following.text.strip() else ""
         if doc.mode in ("single", "think"):
-            return self._run(doc, lambda w: w.write_single(doc.instruction, doc.target_words, think=doc.mode == "think",
-                                                           partial=partial))
+            return self._run(
+                doc,
+                lambda w: w.write_single(doc.instruction, doc.target_words, think=doc.mode == "think", partial=partial),
+            )
         if plan is None:
             return self._run(doc, lambda w: w.run(doc.instruction, doc.target_words, doc.mode))
         if doc.mode == "parallel":
             finished = {s.index: s.text for s in sections if s.status == "done"}
             return self._run(doc, lambda w: w.write_parallel(doc.instruction, plan, done=finished))
-        return self._run(doc, lambda w: w.write_sequential(doc.instruction, plan, done=done, partial=partial),
-                         announce=plan)
+        return self._run(
+            doc, lambda w: w.write_sequential(doc.instruction, plan, done=done, partial=partial), announce=plan
+        )
 
     def regenerate_section(self, doc_id: str, index: int) -> AsyncIterator[Event]:
         """Write section ``index`` again from the same prompt context; later sections are untouched."""

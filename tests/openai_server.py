@@ -180,7 +180,9 @@ class _App:
             if endpoint == "chat":
                 generation = Generation(endpoint, body, _chat_request(body))
             else:
-                generation = Generation(endpoint, body, GenerationRequest(prompt=str(body["prompt"]), **_sampling(body)))
+                generation = Generation(
+                    endpoint, body, GenerationRequest(prompt=str(body["prompt"]), **_sampling(body))
+                )
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             return _error(400, f"invalid request: {exc}")
         backend = self.backend if endpoint == "chat" else self.raw_backend

@@ -27,8 +27,12 @@ from longwriter.text import count_words, length_score
 
 pytestmark = pytest.mark.model
 
-FOUR = [("What bees need from a small garden", 100), ("Choosing and siting the hive", 100),
-        ("Caring for the colony through the year", 100), ("Harvesting honey and sharing it", 100)]
+FOUR = [
+    ("What bees need from a small garden", 100),
+    ("Choosing and siting the hive", 100),
+    ("Caring for the colony through the year", 100),
+    ("Harvesting honey and sharing it", 100),
+]
 
 
 async def collect(events) -> list[Event]:  # type: ignore[no-untyped-def]
@@ -36,8 +40,7 @@ async def collect(events) -> list[Event]:  # type: ignore[no-untyped-def]
 
 
 async def test_plan_then_write_four_sections_into_the_store(studio: Studio) -> None:
-    doc = studio.create("Write a practical guide to keeping bees in a city garden.", 400,
-                        sampling={"seed": 7})
+    doc = studio.create("Write a practical guide to keeping bees in a city garden.", 400, sampling={"seed": 7})
     plan_events = await collect(studio.plan(doc.id))
     assert any(isinstance(e, PlanDelta) for e in plan_events)
     ready = next(e for e in plan_events if isinstance(e, PlanReady))
@@ -71,9 +74,12 @@ async def test_plan_then_write_four_sections_into_the_store(studio: Studio) -> N
 
 
 async def test_stop_mid_section_then_resume_keeps_the_partial_text(studio: Studio) -> None:
-    doc = studio.create("Write an essay about lighthouses and their keepers.", 300,
-                        plan=validate_rows([("The first lighthouses", 150), ("Life of a keeper", 150)]),
-                        sampling={"seed": 3})
+    doc = studio.create(
+        "Write an essay about lighthouses and their keepers.",
+        300,
+        plan=validate_rows([("The first lighthouses", 150), ("Life of a keeper", 150)]),
+        sampling={"seed": 3},
+    )
     seen = 0
     events: list[Event] = []
     async for event in studio.write(doc.id):
@@ -101,8 +107,12 @@ async def test_single_and_parallel_modes(studio: Studio) -> None:
     events = await collect(studio.write(single.id))
     assert isinstance(events[-1], DocumentDone) and 0 < events[-1].words <= int(150 * 1.3)
 
-    parallel = studio.create("Explain how tides work.", 200, mode="parallel",
-                             plan=validate_rows([("The moon's pull", 100), ("Spring and neap tides", 100)]))
+    parallel = studio.create(
+        "Explain how tides work.",
+        200,
+        mode="parallel",
+        plan=validate_rows([("The moon's pull", 100), ("Spring and neap tides", 100)]),
+    )
     events = await collect(studio.write(parallel.id))
     assert sorted(e.index for e in events if isinstance(e, SectionDone)) == [0, 1]
     assert isinstance(events[-1], DocumentDone)

@@ -25,8 +25,15 @@ WRITE_TIMEOUT_MS = 1_800_000
 """Two ~100-word documents take about a minute on two idle cores; far longer when the machine is busy."""
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 A_LABEL = "smollm2-135m · single · default"
 B_LABEL = "smollm2-135m · single · creative"
 
@@ -43,8 +50,9 @@ def app_url(studio: Studio) -> Iterator[str]:
 
     demo = build_app(studio)
     demo.queue()
-    demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True,
-                run_history=False)
+    demo.launch(
+        server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True, run_history=False
+    )
     try:
         yield demo.local_url
     finally:
@@ -120,7 +128,8 @@ def test_a_browser_battle_ends_in_a_stored_vote_and_an_exported_pair(
     assert pair.chosen_config["label"] in p.locator("#lw-arena-name-a").inner_text()
     assert " ".join(pair.chosen.split()[:5]) in " ".join(shown_a.split())
     assert [(o.a, o.b, o.winner) for o in arena_outcomes(studio.store)] == [
-        (battle.config_a["label"], battle.config_b["label"], "a")]
+        (battle.config_a["label"], battle.config_b["label"], "a")
+    ]
 
     # ... and `longwriter export dpo` yields that pair in TRL's conversational format.
     out = tmp_path / "pairs.jsonl"
@@ -128,11 +137,13 @@ def test_a_browser_battle_ends_in_a_stored_vote_and_an_exported_pair(
     result = CliRunner().invoke(export_app, ["dpo", "--out", str(out)], env=env)
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
-    assert rows == [{
-        "prompt": [{"role": "user", "content": pair.prompt}],
-        "chosen": [{"role": "assistant", "content": pair.chosen}],
-        "rejected": [{"role": "assistant", "content": pair.rejected}],
-    }]
+    assert rows == [
+        {
+            "prompt": [{"role": "user", "content": pair.prompt}],
+            "chosen": [{"role": "assistant", "content": pair.chosen}],
+            "rejected": [{"role": "assistant", "content": pair.rejected}],
+        }
+    ]
 
     # The Data tab shows the count and both configurations on the leaderboard.
     p.get_by_role("tab", name="Data").click()

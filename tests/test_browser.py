@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from scripted import ScriptedBackend
 
 from longwriter.backends.worker import inference_worker
 from longwriter.documents import document_record, to_markdown
@@ -32,8 +33,15 @@ from ui.app import build_app, style_options
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def chromium_path() -> str | None:
@@ -87,8 +95,15 @@ class App:
         self.studio = studio
         self.demo = build_app(studio, concurrency=concurrency)
         self.demo.queue()
-        _, self.url, _ = self.demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(),
-                                          auth=auth, quiet=True, run_history=False, **style_options())
+        _, self.url, _ = self.demo.launch(
+            prevent_thread_lock=True,
+            server_name="127.0.0.1",
+            server_port=free_port(),
+            auth=auth,
+            quiet=True,
+            run_history=False,
+            **style_options(),
+        )
 
     def close(self) -> None:
         self.demo.close()
@@ -243,45 +258,6 @@ def test_plan_edit_write_stop_reload_continue_export(model_app: App, page: Any, 
 # -- without the model ------------------------------------------------------------------------------
 
 
-class ScriptedBackend:
-    """Plain varied sentences at a steady pace; no model."""
-
-    name = "scripted"
-    words = ("tea leaves hills morning merchants rivers smoke jade kettles monks gardens caravans porcelain harvest "
-             "mist terraces bitter sweet green black oolong steam cups villages ports ships letters").split()
-
-    def __init__(self, models_dir: Path, delay: float = 0.02) -> None:
-        from longwriter.catalog import resolve
-
-        self.spec = resolve("smollm2-135m", models_dir)
-        self.delay = delay
-        self.active = self.max_active = 0
-
-    @property
-    def context_window(self) -> int:
-        return 8192
-
-    def count_tokens(self, text: str) -> int:
-        return max(1, len(text) // 4)
-
-    async def stream(self, request: Any):  # noqa: ANN201
-        import asyncio
-        import random
-
-        self.active += 1
-        self.max_active = max(self.max_active, self.active)
-        rng = random.Random(len(request.prompt))
-        try:
-            for _ in range(request.max_tokens):
-                await asyncio.sleep(self.delay)
-                yield " ".join(rng.choice(self.words) for _ in range(6)).capitalize() + ". "
-        finally:
-            self.active -= 1
-
-    async def aclose(self) -> None:
-        pass
-
-
 def scripted_app(settings: Settings, **kwargs: Any) -> App:
     studio = Studio(settings)
     backend = ScriptedBackend(settings.models_dir, delay=kwargs.pop("delay", 0.02))
@@ -302,8 +278,8 @@ def seed(studio: Studio, instruction: str, texts: list[str], user: str | None = 
 
 MALICIOUS = (
     "## Heading kept\n\nSafe **bold** text.<script>window.__xss = 1</script>"
-    "<img src=x onerror=\"window.__xss = 2\"> <a href=\"javascript:window.__xss=3\">link</a>"
-    "<div onmouseover=\"window.__xss = 4\">hover me</div>\n\nTemplates stay text: ${window.__xss = 7} {{constructor}}"
+    '<img src=x onerror="window.__xss = 2"> <a href="javascript:window.__xss=3">link</a>'
+    '<div onmouseover="window.__xss = 4">hover me</div>\n\nTemplates stay text: ${window.__xss = 7} {{constructor}}'
 )
 
 
@@ -326,7 +302,7 @@ def test_model_html_is_sanitised_on_the_page_and_in_edits(settings: Settings, pa
 
         # A plan cell's content is shown in messages as text, never as HTML.
         page.locator("#lw-plan").get_by_text("Plan", exact=True).click()  # folded once a document has text
-        edit_cell(page, 0, 1, "<img src=x onerror=\"window.__xss = 8\">")
+        edit_cell(page, 0, 1, '<img src=x onerror="window.__xss = 8">')
         expect(page.locator("#lw-plan-total")).to_contain_text("not a whole number")
         assert page.locator("#lw-plan-total img").count() == 0
         assert page.evaluate("window.__xss") is None
@@ -335,8 +311,10 @@ def test_model_html_is_sanitised_on_the_page_and_in_edits(settings: Settings, pa
         page.locator("#lw-section-pick input").click()
         page.get_by_role("option", name=re.compile(r"^1\.")).click()
         page.click("#lw-edit-section")
-        page.fill("#lw-editor textarea", "Edited *by hand*. <script>window.__xss = 5</script>"
-                                         "<b onclick=\"window.__xss = 6\">bold</b>")
+        page.fill(
+            "#lw-editor textarea",
+            'Edited *by hand*. <script>window.__xss = 5</script><b onclick="window.__xss = 6">bold</b>',
+        )
         page.click("#lw-save-edit")
         expect(body).to_contain_text("Edited by hand.")
         assert body.locator("script, [onclick]").count() == 0

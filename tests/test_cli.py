@@ -16,11 +16,23 @@ from longwriter.text import count_words, length_score
 pytestmark = pytest.mark.model
 
 
-def run_cli(args: list[str], data_dir: Path, models_dir: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "LONGWRITER_DATA_DIR": str(data_dir), "LONGWRITER_MODELS_PATH": str(models_dir),
-           "COLUMNS": "200"}
-    return subprocess.run([sys.executable, "-m", "longwriter.cli", *args], env=env, capture_output=True,
-                          text=True, timeout=timeout, check=False)
+def run_cli(
+    args: list[str], data_dir: Path, models_dir: Path, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "LONGWRITER_DATA_DIR": str(data_dir),
+        "LONGWRITER_MODELS_PATH": str(models_dir),
+        "COLUMNS": "200",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "longwriter.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def test_models_lists_the_catalog(tmp_path: Path, models_dir: Path) -> None:
@@ -32,11 +44,35 @@ def test_models_lists_the_catalog(tmp_path: Path, models_dir: Path) -> None:
 
 def test_write_list_show_with_a_given_plan(tmp_path: Path, models_dir: Path, local_backend: LocalBackend) -> None:
     plan = tmp_path / "plan.json"
-    plan.write_text(json.dumps({"sections": [{"main_point": "Why maps matter", "words": 100},
-                                             {"main_point": "How old maps were drawn", "words": 100}]}))
+    plan.write_text(
+        json.dumps(
+            {
+                "sections": [
+                    {"main_point": "Why maps matter", "words": 100},
+                    {"main_point": "How old maps were drawn", "words": 100},
+                ]
+            }
+        )
+    )
     out_json, out_md = tmp_path / "doc.json", tmp_path / "doc.md"
-    result = run_cli(["write", "Write a short history of maps.", "--words", "200", "--plan", str(plan),
-                      "--seed", "5", "--json", str(out_json), "--out", str(out_md)], tmp_path, models_dir)
+    result = run_cli(
+        [
+            "write",
+            "Write a short history of maps.",
+            "--words",
+            "200",
+            "--plan",
+            str(plan),
+            "--seed",
+            "5",
+            "--json",
+            str(out_json),
+            "--out",
+            str(out_md),
+        ],
+        tmp_path,
+        models_dir,
+    )
     assert result.returncode == 0, result.stderr
     record = json.loads(out_json.read_text())
     assert record["instruction"] == "Write a short history of maps."
@@ -64,7 +100,9 @@ def test_write_list_show_with_a_given_plan(tmp_path: Path, models_dir: Path, loc
         (["show", "nope"], "no document nope"),
     ],
 )
-def test_bad_input_gets_a_message_not_a_traceback(tmp_path: Path, models_dir: Path, args: list[str], message: str) -> None:
+def test_bad_input_gets_a_message_not_a_traceback(
+    tmp_path: Path, models_dir: Path, args: list[str], message: str
+) -> None:
     result = run_cli(args, tmp_path, models_dir)
     assert result.returncode != 0
     assert message in " ".join(result.stderr.split())

@@ -149,8 +149,13 @@ async def fake_studio(settings: Settings) -> AsyncIterator[Studio]:
 def _items(*lengths: int) -> list[BenchItem]:
     kinds = ["story", "email", "essay"]
     return [
-        BenchItem(id=f"i{n}", prompt=f"Write {length} words: a {kinds[n % 3]} about the sea.", length=length,
-                  type=kinds[n % 3], language="en")
+        BenchItem(
+            id=f"i{n}",
+            prompt=f"Write {length} words: a {kinds[n % 3]} about the sea.",
+            length=length,
+            type=kinds[n % 3],
+            language="en",
+        )
         for n, length in enumerate(lengths, start=1)
     ]
 
@@ -187,13 +192,23 @@ def check_against_store(report: dict[str, Any], studio: Studio) -> None:
         f"Analysis: clear and coherent.\n```json\n{GOOD_JSON}\n```",
         f"Analysis.\n```\n{json.dumps(GOOD, indent=2)}\n```\nThat is my verdict.",
         'Format asked: {"Relevance": <1-5>, ...}. My scores:\n' + GOOD_JSON,
-        ('{"scores": {"relevance": 4, "accuracy": "3", "coherence": 5, "clarity": 4, "breadth_and_depth": 2, '
-         '"reading_experience": 3}}'),
+        (
+            '{"scores": {"relevance": 4, "accuracy": "3", "coherence": 5, "clarity": 4, "breadth_and_depth": 2, '
+            '"reading_experience": 3}}'
+        ),
         "<think>Let me weigh it {carefully}.</think>Fine work.\n" + GOOD_JSON,
         "It uses {curly} braces in prose, then answers.\n" + GOOD_JSON,
     ],
-    ids=["bare", "analysis-then-json", "fenced-json", "fenced-multiline", "shape-echo-first", "nested-loose-keys",
-         "think-block", "stray-braces"],
+    ids=[
+        "bare",
+        "analysis-then-json",
+        "fenced-json",
+        "fenced-multiline",
+        "shape-echo-first",
+        "nested-loose-keys",
+        "think-block",
+        "stray-braces",
+    ],
 )
 def test_parser_reads_well_formed_and_fenced_answers(answer: str) -> None:
     assert parse_scores(answer) == GOOD
@@ -215,8 +230,20 @@ def test_parser_reads_well_formed_and_fenced_answers(answer: str) -> None:
         ("\x00\x01 garbage ]]}{{ ~~~", "JSON"),
         ("asdf qwer ;;; 12345 !!", "no JSON object"),
     ],
-    ids=["truncated", "truncated-in-fence", "prose-only", "empty", "not-json", "missing", "out-of-range",
-         "word-score", "boolean-score", "wrong-keys", "garbage", "garbage-no-braces"],
+    ids=[
+        "truncated",
+        "truncated-in-fence",
+        "prose-only",
+        "empty",
+        "not-json",
+        "missing",
+        "out-of-range",
+        "word-score",
+        "boolean-score",
+        "wrong-keys",
+        "garbage",
+        "garbage-no-braces",
+    ],
 )
 def test_parser_rejects_truncated_and_garbage_answers_with_a_reason(answer: str, reason: str) -> None:
     with pytest.raises(JudgeParseError, match=reason):
@@ -225,8 +252,12 @@ def test_parser_rejects_truncated_and_garbage_answers_with_a_reason(answer: str,
 
 @pytest.mark.parametrize(
     ("answer", "winner"),
-    [('{"winner": "A"}', "a"), ('B reads better.\n```json\n{"winner": "B"}\n```', "b"),
-     ('{"Winner": "Tie"}', "tie"), ('{"winner": "Response A"}', "a")],
+    [
+        ('{"winner": "A"}', "a"),
+        ('B reads better.\n```json\n{"winner": "B"}\n```', "b"),
+        ('{"Winner": "Tie"}', "tie"),
+        ('{"winner": "Response A"}', "a"),
+    ],
 )
 def test_verdict_parser(answer: str, winner: str) -> None:
     assert parse_verdict(answer) == winner
@@ -246,8 +277,17 @@ def test_quality_scale_is_mean_of_mean_minus_one_times_25() -> None:
 
 def test_buckets_follow_longbench_write() -> None:
     assert [b[0] for b in BUCKETS] == ["[0,500)", "[500,2k)", "[2k,4k)", "[4k,20k]"]
-    cases = {1: "[0,500)", 499: "[0,500)", 500: "[500,2k)", 1999: "[500,2k)", 2000: "[2k,4k)", 3999: "[2k,4k)",
-             4000: "[4k,20k]", 20000: "[4k,20k]", 30000: "(20k,inf)"}
+    cases = {
+        1: "[0,500)",
+        499: "[0,500)",
+        500: "[500,2k)",
+        1999: "[500,2k)",
+        2000: "[2k,4k)",
+        3999: "[2k,4k)",
+        4000: "[4k,20k]",
+        20000: "[4k,20k]",
+        30000: "(20k,inf)",
+    }
     assert {n: bucket_of(n) for n in cases} == cases
 
 
@@ -267,8 +307,10 @@ def test_mini_set_is_bilingual_and_spans_every_bucket() -> None:
 
 def test_jsonl_saved_dataset_and_hub_sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     datasets = pytest.importorskip("datasets")
-    rows = [{"prompt": "Write 300 words about tea.", "type": "Popular Science", "length": 300},
-            {"prompt": "写一篇800字的文章，介绍茶。", "type": "Popular Science", "length": "800"}]
+    rows = [
+        {"prompt": "Write 300 words about tea.", "type": "Popular Science", "length": 300},
+        {"prompt": "写一篇800字的文章，介绍茶。", "type": "Popular Science", "length": "800"},
+    ]
     path = tmp_path / "longbench_write.jsonl"
     path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n\n", encoding="utf-8")
     items, source = load_items(path)
@@ -297,10 +339,13 @@ def test_jsonl_saved_dataset_and_hub_sources(tmp_path: Path, monkeypatch: pytest
 
 @pytest.mark.parametrize(
     ("rows", "message"),
-    [([{"prompt": "x"}], "no required length"), ([{"prompt": "x", "length": -5}], "positive whole number"),
-     ([{"length": 300}], "no prompt"),
-     ([{"id": "a", "prompt": "x", "length": 1}, {"id": "a", "prompt": "y", "length": 2}], "used twice"),
-     ([], "no items")],
+    [
+        ([{"prompt": "x"}], "no required length"),
+        ([{"prompt": "x", "length": -5}], "positive whole number"),
+        ([{"length": 300}], "no prompt"),
+        ([{"id": "a", "prompt": "x", "length": 1}, {"id": "a", "prompt": "y", "length": 2}], "used twice"),
+        ([], "no items"),
+    ],
 )
 def test_bad_rows_are_refused_with_their_position(rows: list[dict[str, Any]], message: str) -> None:
     with pytest.raises(EvalDataError, match=message):
@@ -330,12 +375,16 @@ def test_config_parsing() -> None:
 # -- runs with fake backends ------------------------------------------------------------------------
 
 
-async def test_longbench_write_report_with_an_openai_judge(fake_studio: Studio, settings: Settings,
-                                                           tmp_path: Path) -> None:
+async def test_longbench_write_report_with_an_openai_judge(
+    fake_studio: Studio, settings: Settings, tmp_path: Path
+) -> None:
     script = [
         f"Solid and relevant.\n```json\n{GOOD_JSON}\n```",  # item 1: fenced, first try
-        "I cannot decide.", "Still no idea.", '{"Relevance": "high"}',  # item 2: unparsable after 3 answers
-        "Good.\n" + GOOD_JSON[:40], "Good.\n" + json.dumps({**GOOD, "Clarity": 5}),  # item 3: truncated, then fine
+        "I cannot decide.",
+        "Still no idea.",
+        '{"Relevance": "high"}',  # item 2: unparsable after 3 answers
+        "Good.\n" + GOOD_JSON[:40],
+        "Good.\n" + json.dumps({**GOOD, "Clarity": 5}),  # item 3: truncated, then fine
     ]
     judge_backend = ScriptedJudge(script)
     out = tmp_path / "report.json"
@@ -345,8 +394,12 @@ async def test_longbench_write_report_with_an_openai_judge(fake_studio: Studio, 
         try:
             judge = Judge(backend, attempts=3, max_tokens=200)
             events = Evaluator(fake_studio).longbench_write(
-                _items(150, 600, 2500), GenConfig(model="fake-writer", mode="single"), source="test", judge=judge,
-                out=out)
+                _items(150, 600, 2500),
+                GenConfig(model="fake-writer", mode="single"),
+                source="test",
+                judge=judge,
+                out=out,
+            )
             seen = [e async for e in events]
         finally:
             await backend.aclose()
@@ -393,9 +446,14 @@ async def test_judge_backend_failure_fails_the_run_without_scoring(fake_studio: 
             raise BackendError("Cannot reach the model server")
             yield ""
 
-    ended = await final_report(Evaluator(fake_studio).longbench_write(
-        _items(150), GenConfig(model="fake-writer", mode="single"), judge=Judge(DeadJudge([])),
-        out=tmp_path / "r.json"))
+    ended = await final_report(
+        Evaluator(fake_studio).longbench_write(
+            _items(150),
+            GenConfig(model="fake-writer", mode="single"),
+            judge=Judge(DeadJudge([])),
+            out=tmp_path / "r.json",
+        )
+    )
     assert ended.status == "failed" and "Cannot reach" in (ended.error or "")
     assert ended.report["items"][0]["judgement"] is None  # not "unparsable": it can be judged on the next run
     assert ended.report["quality"]["not_judged"][0]["id"] == "i1"
@@ -444,8 +502,10 @@ async def test_fresh_and_changed_items_start_new_runs(fake_studio: Studio, tmp_p
     assert same[0].resumed and same[0].run_id == first.report["run_id"]
     assert not [e for e in same if isinstance(e, ItemStarted)]  # nothing left to write
     assert same[-1].report["summary"] == first.report["summary"]
-    fresh = [e async for e in evaluator.longbench_write(_items(100), config, fresh=True, out=tmp_path / "b.json",
-                                                        plots=False)]
+    fresh = [
+        e
+        async for e in evaluator.longbench_write(_items(100), config, fresh=True, out=tmp_path / "b.json", plots=False)
+    ]
     assert not fresh[0].resumed
     other = [e async for e in evaluator.longbench_write(_items(120), config, out=tmp_path / "c.json", plots=False)]
     assert not other[0].resumed
@@ -456,8 +516,9 @@ async def test_ruler_reports_the_largest_length_reached(fake_studio: Studio, tmp
     fake_studio.use_backend(FakeWriter("short-writer", cap=250))
     configs = [GenConfig(model="fake-writer", mode="single"), GenConfig(model="short-writer", mode="single")]
     prompts = ("Write a {length}-word story about a kite.", "写一篇{length}字的文章，介绍风筝。")
-    ended = await final_report(Evaluator(fake_studio).ruler(configs, lengths=(100, 200, 400), prompts=prompts,
-                                                            out=tmp_path / "ruler.json"))
+    ended = await final_report(
+        Evaluator(fake_studio).ruler(configs, lengths=(100, 200, 400), prompts=prompts, out=tmp_path / "ruler.json")
+    )
     report = ended.report
     assert ended.status == "done" and report["kind"] == "ruler"
     assert len(report["items"]) == 2 * 2 * 3
@@ -484,8 +545,10 @@ async def test_arena_judges_every_pair_in_both_orders_and_rates(fake_studio: Stu
         return '{"winner": "A"}' if count_words(a) > count_words(b) else 'B is richer. {"winner": "B"}'
 
     items = _items(300, 400) + [BenchItem("i3", "Write 200 words: a mystery.", 200, "story", "en")]
-    configs = [GenConfig(model="fake-writer", mode="single", name="full"),
-               GenConfig(model="terse-writer", mode="single", name="terse")]
+    configs = [
+        GenConfig(model="fake-writer", mode="single", name="full"),
+        GenConfig(model="terse-writer", mode="single", name="terse"),
+    ]
     judge = Judge(ScriptedJudge(prefer_longer), attempts=2)
     events = [e async for e in Evaluator(fake_studio).arena(items, configs, judge, out=tmp_path / "arena.json")]
     ended = events[-1]
@@ -524,8 +587,12 @@ def test_cli_longbench_write_runs_reports_and_resumes(
 
     monkeypatch.setattr(eval_cli, "_studio", studio)
     data = tmp_path / "items.jsonl"
-    data.write_text("\n".join(json.dumps({"prompt": f"Write {n} words about rain.", "type": "essay", "length": n})
-                              for n in (150, 700)), encoding="utf-8")
+    data.write_text(
+        "\n".join(
+            json.dumps({"prompt": f"Write {n} words about rain.", "type": "essay", "length": n}) for n in (150, 700)
+        ),
+        encoding="utf-8",
+    )
     out = tmp_path / "report.json"
     runner = CliRunner()
     args = ["longbench-write", "--data", str(data), "--model", "fake-writer", "--mode", "single", "--out", str(out)]
@@ -549,15 +616,38 @@ def test_cli_longbench_write_runs_reports_and_resumes(
     lonely = runner.invoke(eval_cli.eval_app, ["arena", "--config", "model=fake-writer"])
     assert lonely.exit_code == 1 and "at least two" in lonely.output
 
-    ruler = runner.invoke(eval_cli.eval_app, ["ruler", "--config", "model=fake-writer,mode=single", "--lengths",
-                                              "100,300", "--prompts", "2", "--out", str(tmp_path / "ruler.json")])
+    ruler = runner.invoke(
+        eval_cli.eval_app,
+        [
+            "ruler",
+            "--config",
+            "model=fake-writer,mode=single",
+            "--lengths",
+            "100,300",
+            "--prompts",
+            "2",
+            "--out",
+            str(tmp_path / "ruler.json"),
+        ],
+    )
     assert ruler.exit_code == 0, ruler.output
     ruler_report = json.loads((tmp_path / "ruler.json").read_text(encoding="utf-8"))
     assert ruler_report["summary"]["reached"] == {"fake-writer/single": 300}
     assert [i["id"] for i in ruler_report["items"]] == ["p1-100", "p1-300", "p2-100", "p2-300"]
     assert "写一篇" in ruler_report["items"][2]["prompt"]  # English and Chinese alternate
-    own = runner.invoke(eval_cli.eval_app, ["ruler", "--config", "model=fake-writer,mode=single", "--data", str(data),
-                                            "--out", str(tmp_path / "own.json"), "--no-plots"])
+    own = runner.invoke(
+        eval_cli.eval_app,
+        [
+            "ruler",
+            "--config",
+            "model=fake-writer,mode=single",
+            "--data",
+            str(data),
+            "--out",
+            str(tmp_path / "own.json"),
+            "--no-plots",
+        ],
+    )
     assert own.exit_code == 0, own.output
     assert json.loads((tmp_path / "own.json").read_text())["source"] == str(data)
 
@@ -604,10 +694,20 @@ async def test_three_item_eval_with_the_real_model_interrupted_resumed_and_judge
     studio: Studio, local_backend: Any, tmp_path: Path
 ) -> None:
     items = [
-        BenchItem("note", "Write a thank-you note of about 150 words to a neighbour who watered your plants.", 150,
-                  "Functional Writing", "en"),
-        BenchItem("story", "Write a very short story of about 200 words about a cat who learns to swim.", 200,
-                  "Literature", "en"),
+        BenchItem(
+            "note",
+            "Write a thank-you note of about 150 words to a neighbour who watered your plants.",
+            150,
+            "Functional Writing",
+            "en",
+        ),
+        BenchItem(
+            "story",
+            "Write a very short story of about 200 words about a cat who learns to swim.",
+            200,
+            "Literature",
+            "en",
+        ),
         BenchItem("season", "写一篇约150字的短文，介绍你最喜欢的季节。", 150, "Literature", "zh"),
     ]
     config = GenConfig(mode="single", sampling={"seed": 7})

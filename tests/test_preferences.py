@@ -210,8 +210,12 @@ async def test_failed_and_stopped_battles_cannot_be_voted_or_rated(settings: Set
 
 # -- section regenerate, edits, thumbs ----------------------------------------------------------------
 
-PLAN = Plan(sections=[Step(main_point="Cats sleep to save energy", words=100),
-                      Step(main_point="Cats sleep because they hunt at dusk", words=100)])
+PLAN = Plan(
+    sections=[
+        Step(main_point="Cats sleep to save energy", words=100),
+        Step(main_point="Cats sleep because they hunt at dusk", words=100),
+    ]
+)
 
 
 async def written_document(studio: Studio, user: str = "bob") -> str:
@@ -317,8 +321,11 @@ async def test_thumbs_are_kto_labels(fake_studio: tuple[Studio, ScriptedBackend]
     assert down.section_index is None and down.prompt == single_prompt(INSTRUCTION, 200)
     assert down.completion == studio.store.document_text(doc_id)
     records = kto_records(feedback(studio.store))
-    assert records[0] == {"prompt": [{"role": "user", "content": up.prompt}],
-                          "completion": [{"role": "assistant", "content": up.completion}], "label": True}
+    assert records[0] == {
+        "prompt": [{"role": "user", "content": up.prompt}],
+        "completion": [{"role": "assistant", "content": up.completion}],
+        "label": True,
+    }
     assert records[1]["label"] is False
     standard = kto_records(feedback(studio.store), format="standard", metadata=True)
     assert standard[0]["prompt"] == up.prompt and standard[0]["reason"] == "vivid"
@@ -342,19 +349,27 @@ def seed_pairs(store: Store) -> None:
     with Session(store.engine) as session:
         for n, (source, verdict, user, when, words) in enumerate(rows):
             text = " ".join(["word"] * words)
-            session.add(PreferencePair(
-                source=source, verdict=verdict, user=user,  # type: ignore[arg-type]
-                created_at=when, prompt=f"prompt {n}",
-                chosen=f"chosen {n} {text}", rejected=f"rejected {n} {text}", chosen_words=words + 1,
-                rejected_words=words + 1, generation_id=None,
-            ))
+            session.add(
+                PreferencePair(
+                    source=source,
+                    verdict=verdict,
+                    user=user,  # type: ignore[arg-type]
+                    created_at=when,
+                    prompt=f"prompt {n}",
+                    chosen=f"chosen {n} {text}",
+                    rejected=f"rejected {n} {text}",
+                    chosen_words=words + 1,
+                    rejected_words=words + 1,
+                    generation_id=None,
+                )
+            )
         session.commit()
 
 
 def test_filters(settings: Settings) -> None:
     store = Store.from_settings(settings)
     seed_pairs(store)
-    prompts = lambda f: [p.prompt for p in pairs(store, f)]  # noqa: E731
+    prompts = lambda f: [p.prompt for p in pairs(store, f)]
     assert prompts(Filters()) == ["prompt 0", "prompt 3", "prompt 4"]  # ties and both-bad left out
     assert prompts(Filters(include_ties=True, include_both_bad=True)) == [f"prompt {n}" for n in (0, 3, 1, 2, 4)]
     assert prompts(Filters(sources=["arena"], include_ties=True)) == ["prompt 0", "prompt 1"]
@@ -400,8 +415,10 @@ def test_cli_exports_load_with_datasets(settings: Settings, tmp_path: Path) -> N
     assert loaded.num_rows == 3 and loaded[0]["rejected"][0]["content"].startswith("rejected 0")
 
     standard = tmp_path / "standard.jsonl"
-    result = runner.invoke(export_app, ["dpo", "--format", "standard", "--source", "arena", "--include-ties",
-                                        "--metadata", "--out", str(standard)])
+    result = runner.invoke(
+        export_app,
+        ["dpo", "--format", "standard", "--source", "arena", "--include-ties", "--metadata", "--out", str(standard)],
+    )
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in standard.read_text().splitlines()]
     assert [r["prompt"] for r in rows] == ["prompt 0", "prompt 1"] and rows[1]["verdict"] == "tie"
@@ -430,8 +447,11 @@ def test_push_to_hub_is_a_thin_call(monkeypatch: pytest.MonkeyPatch, settings: S
     from datasets import Dataset
 
     calls: list[tuple[int, str, bool]] = []
-    monkeypatch.setattr(Dataset, "push_to_hub", lambda self, repo, private=True, token=None: calls.append(
-        (self.num_rows, repo, private)))
+    monkeypatch.setattr(
+        Dataset,
+        "push_to_hub",
+        lambda self, repo, private=True, token=None: calls.append((self.num_rows, repo, private)),
+    )
     store = Store.from_settings(settings)
     seed_pairs(store)
     store.close()
@@ -462,8 +482,9 @@ async def test_many_simultaneous_votes_are_all_stored(fake_studio: tuple[Studio,
     for t in threads:
         t.start()
     # ... while 25 more arrive as asyncio tasks (through worker threads, as a web server's handlers do).
-    await asyncio.gather(*(asyncio.to_thread(vote, store, battle_ids[n % 5], choices[n % 4], f"task-{n}")
-                           for n in range(25)))
+    await asyncio.gather(
+        *(asyncio.to_thread(vote, store, battle_ids[n % 5], choices[n % 4], f"task-{n}") for n in range(25))
+    )
     for t in threads:
         t.join()
     assert errors == []
@@ -479,8 +500,9 @@ async def test_many_simultaneous_votes_are_all_stored(fake_studio: tuple[Studio,
 # -- the export trains: one real DPOTrainer step --------------------------------------------------------
 
 
-async def test_exported_pairs_train_one_dpo_step(fake_studio: tuple[Studio, ScriptedBackend], tmp_path: Path,
-                                                 models_dir: Path) -> None:
+async def test_exported_pairs_train_one_dpo_step(
+    fake_studio: tuple[Studio, ScriptedBackend], tmp_path: Path, models_dir: Path
+) -> None:
     studio, _ = fake_studio
     for seed in range(2):
         made = await battle(studio, seed=seed, words=100)
@@ -518,16 +540,31 @@ def train_one_step(path: Path, tmp_path: Path, models_dir: Path, steps: int = 1)
     tiny = tmp_path / "tiny-llama"
     if not (tiny / "config.json").exists():  # a random llama small enough to train on two CPU cores
         torch.manual_seed(0)
-        LlamaForCausalLM(LlamaConfig(
-            vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-            num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=4096,
-            bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-        )).save_pretrained(tiny)
+        LlamaForCausalLM(
+            LlamaConfig(
+                vocab_size=len(tokenizer),
+                hidden_size=32,
+                intermediate_size=64,
+                num_hidden_layers=2,
+                num_attention_heads=4,
+                num_key_value_heads=2,
+                max_position_embeddings=4096,
+                bos_token_id=tokenizer.bos_token_id,
+                eos_token_id=tokenizer.eos_token_id,
+            )
+        ).save_pretrained(tiny)
         tokenizer.save_pretrained(tiny)
     dataset = load_dataset("json", data_files=str(path), split="train", cache_dir=str(tmp_path / "cache"))
     args = DPOConfig(
-        output_dir=str(tmp_path / f"dpo-{path.stem}"), max_steps=1, per_device_train_batch_size=3,
-        bf16=False, report_to=[], max_length=512, save_strategy="no", logging_steps=1, use_cpu=True,
+        output_dir=str(tmp_path / f"dpo-{path.stem}"),
+        max_steps=1,
+        per_device_train_batch_size=3,
+        bf16=False,
+        report_to=[],
+        max_length=512,
+        save_strategy="no",
+        logging_steps=1,
+        use_cpu=True,
     )
     # The model is given by path, as in a real run: TRL loads the policy and its reference from it.
     trainer = DPOTrainer(model=str(tiny), args=args, train_dataset=dataset, processing_class=tokenizer)

@@ -43,11 +43,16 @@ def test_online_elo_depends_on_the_order() -> None:
 
 FIXED = (
     # A vs B: 2 wins and 2 ties for A = 3 points of 4.
-    [Battle("A", "B", "a")] * 2 + [Battle("B", "A", "tie")] * 2
+    [Battle("A", "B", "a")] * 2
+    + [Battle("B", "A", "tie")] * 2
     # B vs C: 3 points of 4 for B, sides mixed.
-    + [Battle("B", "C", "a")] * 2 + [Battle("C", "B", "b")] + [Battle("C", "B", "a")]
+    + [Battle("B", "C", "a")] * 2
+    + [Battle("C", "B", "b")]
+    + [Battle("C", "B", "a")]
     # A vs C: 9 points of 10 for A (8 wins, 2 "both bad" = ties).
-    + [Battle("A", "C", "a")] * 4 + [Battle("C", "A", "b")] * 4 + [Battle("C", "A", "both_bad")] * 2
+    + [Battle("A", "C", "a")] * 4
+    + [Battle("C", "A", "b")] * 4
+    + [Battle("C", "A", "both_bad")] * 2
 )
 
 

@@ -37,8 +37,8 @@ from longwriter.plan import Plan
 from longwriter.plan import Section as Step
 from longwriter.settings import Settings
 from longwriter.store import (
-    NotFound,
     Generation,
+    NotFound,
     Store,
     StoreError,
     migrate,
@@ -131,8 +131,10 @@ def test_sqlite_database_is_created_in_its_folder_in_wal_mode(tmp_path: Path) ->
     store = Store(f"sqlite:///{path}")
     assert path.exists()
     with store.engine.connect() as connection:
-        pragma = {p: connection.exec_driver_sql(f"PRAGMA {p}").scalar() for p in
-                  ("journal_mode", "synchronous", "busy_timeout", "foreign_keys")}
+        pragma = {
+            p: connection.exec_driver_sql(f"PRAGMA {p}").scalar()
+            for p in ("journal_mode", "synchronous", "busy_timeout", "foreign_keys")
+        }
     assert pragma == {"journal_mode": "wal", "synchronous": 1, "busy_timeout": 5000, "foreign_keys": 1}
     store.close()
     with sqlite3.connect(path) as raw:  # WAL is a property of the file, seen by any client
@@ -184,8 +186,11 @@ def test_new_migration_captures_a_model_change(tmp_path: Path, monkeypatch: pyte
     shutil.copytree(migrate.MIGRATIONS, scripts, ignore=shutil.ignore_patterns("__pycache__"))
     monkeypatch.setattr(migrate, "MIGRATIONS", scripts)
     probe = Table(
-        "probe_votes", SQLModel.metadata,
-        Column("id", Integer, primary_key=True), Column("label", AutoString), Column("at", UTCDateTime),
+        "probe_votes",
+        SQLModel.metadata,
+        Column("id", Integer, primary_key=True),
+        Column("label", AutoString),
+        Column("at", UTCDateTime),
     )
     try:
         path = migrate.new_migration("add probe votes")
@@ -253,8 +258,13 @@ def test_missing_documents_are_reported(store: Store) -> None:
 
 def test_document_lifecycle(store: Store) -> None:
     doc = store.create_document(
-        "Write about cats", 500, mode="parallel", model="smollm2-135m", backend="local",
-        params={"temperature": 0.6, "top_p": 0.9}, title="Cats",
+        "Write about cats",
+        500,
+        mode="parallel",
+        model="smollm2-135m",
+        backend="local",
+        params={"temperature": 0.6, "top_p": 0.9},
+        title="Cats",
     )
     assert (doc.status, doc.words, doc.length_score, doc.plan) == ("planning", 0, None, None)
     assert doc.created_at.tzinfo is not None
@@ -264,7 +274,9 @@ def test_document_lifecycle(store: Store) -> None:
     assert planned.plan == [step.model_dump() for step in PLAN.sections]
     sections = store.sections(doc.id)
     assert [(s.index, s.main_point, s.target_words, s.status, s.text) for s in sections] == [
-        (0, "Why cats purr", 300, "pending", ""), (1, "How cats hunt", 200, "pending", "")]
+        (0, "Why cats purr", 300, "pending", ""),
+        (1, "How cats hunt", 200, "pending", ""),
+    ]
 
     store.update_section_text(doc.id, 1, "Cats stalk, pounce and bite.")
     store.update_section_text(doc.id, 0, "Cats purr when content.")
@@ -291,7 +303,9 @@ def test_editing_the_plan_keeps_unchanged_sections(store: Store) -> None:
     edited = Plan(sections=[Step(main_point="Why cats purr", words=250), Step(main_point="Cats and dogs", words=250)])
     store.set_plan(doc.id, edited)
     assert [(s.main_point, s.target_words, s.text, s.status) for s in store.sections(doc.id)] == [
-        ("Why cats purr", 250, "Purring text.", "done"), ("Cats and dogs", 250, "", "pending")]
+        ("Why cats purr", 250, "Purring text.", "done"),
+        ("Cats and dogs", 250, "", "pending"),
+    ]
     store.set_plan(doc.id, Plan(sections=[Step(main_point="Why cats purr", words=500)]))
     assert len(store.sections(doc.id)) == 1
     assert store.get_document(doc.id).words == 2  # type: ignore[union-attr]
@@ -303,7 +317,13 @@ def test_duplicate_and_delete(store: Store) -> None:
     store.add_generation(Generation(document_id=doc.id, kind="section", section_index=0, output="Some text."))
     copy = store.duplicate_document(doc.id)
     assert (copy.instruction, copy.model, copy.params, copy.user, copy.parent_id, copy.status) == (
-        "Write about cats", "m", {"seed": 1}, "ann", doc.id, "planned")
+        "Write about cats",
+        "m",
+        {"seed": 1},
+        "ann",
+        doc.id,
+        "planned",
+    )
     assert [s.text for s in store.sections(copy.id)] == ["", ""] and copy.words == 0
     assert store.generations(copy.id) == []
 
@@ -404,8 +424,14 @@ def _full_run() -> list[Event]:
         SectionStarted(index=1, target_words=200, prompt="write section 2"),
         TextDelta(index=1, text=hunt),
         SectionDone(index=1, text=hunt, words=6, target_words=200, tokens=8, seconds=0.5, stop_reason="length-cap"),
-        DocumentDone(text=f"{purr}\n\n{hunt}", words=count_words(purr) + 6, target_words=500,
-                     length_score=length_score(500, count_words(purr) + 6), seconds=2.0, tokens=25),
+        DocumentDone(
+            text=f"{purr}\n\n{hunt}",
+            words=count_words(purr) + 6,
+            target_words=500,
+            length_score=length_score(500, count_words(purr) + 6),
+            seconds=2.0,
+            tokens=25,
+        ),
     ]
 
 
@@ -424,21 +450,35 @@ async def test_recorder_persists_a_whole_run_and_passes_events_through(store: St
     assert store.document_text(doc.id) == final.text
     sections = store.sections(doc.id)
     assert [(s.status, s.words, s.reasoning) for s in sections] == [
-        ("done", count_words(final.text.split("\n\n")[0]), "Let me think."), ("done", 6, "")]
+        ("done", count_words(final.text.split("\n\n")[0]), "Let me think."),
+        ("done", 6, ""),
+    ]
 
     plan_call, first, second = store.generations(doc.id)
     assert (plan_call.kind, plan_call.section_index, plan_call.status) == ("plan", None, "done")
     assert (first.kind, first.section_index, first.prompt, first.output_tokens, first.seconds) == (
-        "section", 0, "write section 1", 17, 1.5)
+        "section",
+        0,
+        "write section 1",
+        17,
+        1.5,
+    )
     assert (second.stop_reason, second.model, second.backend, second.params) == (
-        "length-cap", "smollm2-135m", "local", {"seed": 3})
+        "length-cap",
+        "smollm2-135m",
+        "local",
+        {"seed": 3},
+    )
     assert writer.closed
 
 
 async def test_text_is_checkpointed_while_streaming(store: Store) -> None:
     doc = store.create_document("Write about cats", 500, plan=PLAN)
-    script = [SectionStarted(index=0, target_words=300), TextDelta(index=0, text="First words"),
-              TextDelta(index=0, text=" and more.")]
+    script = [
+        SectionStarted(index=0, target_words=300),
+        TextDelta(index=0, text="First words"),
+        TextDelta(index=0, text=" and more."),
+    ]
     async for item in record(store, doc.id, Writer(script)(), checkpoint_seconds=0):
         if isinstance(item, SectionStarted):
             assert store.get_document(doc.id).status == "writing"  # type: ignore[union-attr]
@@ -449,8 +489,11 @@ async def test_text_is_checkpointed_while_streaming(store: Store) -> None:
 
 async def test_checkpoints_are_throttled(store: Store) -> None:
     doc = store.create_document("Write about cats", 500, plan=PLAN)
-    script = [SectionStarted(index=0, target_words=300), TextDelta(index=0, text="Buffered."),
-              SectionReset(index=0, text="Reset text.")]
+    script = [
+        SectionStarted(index=0, target_words=300),
+        TextDelta(index=0, text="Buffered."),
+        SectionReset(index=0, text="Reset text."),
+    ]
     async for item in record(store, doc.id, Writer(script)(), checkpoint_seconds=3600):
         expected = {SectionStarted: "", TextDelta: "", SectionReset: "Reset text."}[type(item)]
         assert store.sections(doc.id)[0].text == expected
@@ -483,7 +526,9 @@ async def test_a_closed_tab_keeps_the_partial_text(store: Store, how: str) -> No
         with pytest.raises(asyncio.CancelledError):
             await task
     assert [(s.text, s.status) for s in store.sections(doc.id)] == [
-        ("Keep this and this.", "stopped"), ("Written earlier.", "done")]
+        ("Keep this and this.", "stopped"),
+        ("Written earlier.", "done"),
+    ]
     assert store.get_document(doc.id).status == "stopped"  # type: ignore[union-attr]
     assert writer.closed
 
@@ -492,13 +537,13 @@ async def test_stopped_and_failed_runs(store: Store) -> None:
     stopped = store.create_document("Write about cats", 500, plan=PLAN)
     script: list[Event] = [SectionStarted(index=0, target_words=300), TextDelta(index=0, text="Half"), Stopped(index=0)]
     [_ async for _ in record(store, stopped.id, Writer(script)())]
-    assert [(s.text, s.status) for s in store.sections(stopped.id)][0] == ("Half", "stopped")
+    assert next((s.text, s.status) for s in store.sections(stopped.id)) == ("Half", "stopped")
     assert store.get_document(stopped.id).status == "stopped"  # type: ignore[union-attr]
 
     failed = store.create_document("Write about cats", 500, plan=PLAN)
     script = [SectionStarted(index=0, target_words=300), TextDelta(index=0, text="Half"), Failed("out of memory", 0)]
     [_ async for _ in record(store, failed.id, Writer(script)())]
-    assert [(s.text, s.status) for s in store.sections(failed.id)][0] == ("Half", "failed")
+    assert next((s.text, s.status) for s in store.sections(failed.id)) == ("Half", "failed")
     doc = store.get_document(failed.id)
     assert doc is not None and (doc.status, doc.error) == ("failed", "out of memory")
 
@@ -510,14 +555,17 @@ async def test_a_crashing_writer_marks_the_document_failed(store: Store) -> None
         [_ async for _ in record(store, doc.id, writer())]
     loaded = store.get_document(doc.id)
     assert loaded is not None and (loaded.status, loaded.error) == ("failed", "backend died")
-    assert [(s.text, s.status) for s in store.sections(doc.id)][0] == ("Partial", "stopped")
+    assert next((s.text, s.status) for s in store.sections(doc.id)) == ("Partial", "stopped")
 
 
 async def test_a_regenerated_section_completes_the_document(store: Store) -> None:
     doc = store.create_document("Write about cats", 500, plan=PLAN)
     store.save_section(doc.id, 0, text="Done before.", status="done")
-    script = [SectionStarted(index=1, target_words=200), TextDelta(index=1, text="New take."),
-              SectionDone(index=1, text="New take.", words=2, target_words=200, tokens=3, seconds=0.1)]
+    script = [
+        SectionStarted(index=1, target_words=200),
+        TextDelta(index=1, text="New take."),
+        SectionDone(index=1, text="New take.", words=2, target_words=200, tokens=3, seconds=0.1),
+    ]
     [_ async for _ in record(store, doc.id, Writer(script)(), kind="regenerate")]
     assert store.get_document(doc.id).status == "done"  # type: ignore[union-attr]
     assert [g.kind for g in store.generations(doc.id)] == ["regenerate"]
@@ -570,4 +618,3 @@ def test_replicas_starting_together_on_an_empty_database_all_open_it(url: str) -
 def test_upgrade_is_idempotent(sqlite_store: Store) -> None:
     upgrade(sqlite_store.engine)
     assert _schema_diff(sqlite_store) == []
-

@@ -59,19 +59,19 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> TinyModels:
 
     root = tmp_path_factory.mktemp("tiny")
     tokenizer = AutoTokenizer.from_pretrained(embedded_gguf_dir(), gguf_file=EMBEDDED_GGUF)
-    shape = dict(
-        vocab_size=len(tokenizer),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=2048,
-        tie_word_embeddings=True,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-    )
+    shape = {
+        "vocab_size": len(tokenizer),
+        "hidden_size": 64,
+        "intermediate_size": 128,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 2,
+        "max_position_embeddings": 2048,
+        "tie_word_embeddings": True,
+        "bos_token_id": tokenizer.bos_token_id,
+        "eos_token_id": tokenizer.eos_token_id,
+        "pad_token_id": tokenizer.pad_token_id,
+    }
     torch.manual_seed(0)
     models = TinyModels(root / "policy", root / "quality-rm")
     LlamaForCausalLM(LlamaConfig(**shape)).save_pretrained(models.policy)
@@ -278,7 +278,10 @@ async def test_sft_with_lora_lowers_the_loss_and_the_merged_checkpoint_generates
 
     [spec] = registered(settings.models_dir)
     assert (spec.id, spec.source, spec.parent, spec.format.name) == (
-        "smollm2-135m-sft-tiny", str(out.resolve()), str(tiny.policy), "chat-template"
+        "smollm2-135m-sft-tiny",
+        str(out.resolve()),
+        str(tiny.policy),
+        "chat-template",
     )
     text = await _generate(spec.id, settings)
     assert text.strip()
@@ -357,8 +360,14 @@ def test_cli_trains_registers_and_prints_a_summary(tiny: TinyModels, tmp_path: P
                 "data": [{"kind": "jsonl", "path": str(SAMPLES / "sft.jsonl"), "limit": 2}],
                 "output_dir": str(tmp_path / "unused"),
                 "catalog": {"id": "cli-run"},
-                "trl": {"max_length": 128, "per_device_train_batch_size": 2, "bf16": False,
-                        "activation_checkpointing": False, "save_strategy": "no", "disable_tqdm": True},
+                "trl": {
+                    "max_length": 128,
+                    "per_device_train_batch_size": 2,
+                    "bf16": False,
+                    "activation_checkpointing": False,
+                    "save_strategy": "no",
+                    "disable_tqdm": True,
+                },
             }
         )
     )

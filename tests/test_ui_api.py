@@ -9,7 +9,6 @@ model: failures mid-stream, two documents at once and the queue, login and per-u
 from __future__ import annotations
 
 import asyncio
-import random
 import socket
 import threading
 import time
@@ -19,11 +18,11 @@ from typing import Any
 
 import pytest
 from gradio_client import Client
-from gradio_client.exceptions import AppError
+from gradio_client.exceptions import AppError, AuthenticationError
+from scripted import ScriptedBackend
 
-from longwriter.backends.base import BackendError, GenerationRequest
-from longwriter.catalog import resolve
 from longwriter.backends.worker import inference_worker
+from longwriter.catalog import resolve
 from longwriter.documents import document_record, to_markdown
 from longwriter.settings import Settings
 from longwriter.studio import Studio
@@ -46,8 +45,14 @@ class App:
         self.studio = studio
         self.demo = build_app(studio, concurrency=concurrency)
         self.demo.queue()
-        _, self.url, _ = self.demo.launch(prevent_thread_lock=True, server_name="127.0.0.1",
-                                          server_port=free_port(), auth=auth, quiet=True, run_history=False)
+        _, self.url, _ = self.demo.launch(
+            prevent_thread_lock=True,
+            server_name="127.0.0.1",
+            server_port=free_port(),
+            auth=auth,
+            quiet=True,
+            run_history=False,
+        )
 
     def client(self, auth: tuple[str, str] | None = None) -> Client:
         return Client(self.url, auth=auth, verbose=False)
@@ -55,51 +60,6 @@ class App:
     def close(self) -> None:
         self.demo.close()
         self.studio.store.close()
-
-
-VOCABULARY = ("tea leaves hills morning merchants rivers smoke jade kettles monks gardens caravans porcelain "
-              "harvest mist terraces bitter sweet green black oolong steam cups villages ports ships letters "
-              "emperors poets markets spring autumn roasting rolling drying brewing whisking bowls").split()
-
-
-class ScriptedBackend:
-    """A backend without a model: writes plain sentences, optionally failing after ``fail_after`` pieces."""
-
-    name = "scripted"
-
-    def __init__(self, models_dir: Path, delay: float = 0.01, fail_after: int | None = None) -> None:
-        self.spec = resolve("smollm2-135m", models_dir)
-        self.delay, self.fail_after = delay, fail_after
-        self.active = self.max_active = 0
-        self.closed = 0
-
-    @property
-    def context_window(self) -> int:
-        return 8192
-
-    def count_tokens(self, text: str) -> int:
-        return max(1, len(text) // 4)
-
-    async def stream(self, request: GenerationRequest):  # noqa: ANN201
-        self.active += 1
-        self.max_active = max(self.max_active, self.active)
-        try:
-            if request.prompt.startswith("You are planning"):
-                for i in (1, 2):
-                    yield f" Part {i} of the subject - Word Count: 120 words\nParagraph {i + 1} - Main Point:"
-                return
-            rng = random.Random(len(request.prompt))
-            for n in range(request.max_tokens):
-                await asyncio.sleep(self.delay)
-                if self.fail_after is not None and n >= self.fail_after:
-                    raise BackendError("The model server went away (connection reset by peer).")
-                yield " ".join(rng.choice(VOCABULARY) for _ in range(6)).capitalize() + ". "
-        finally:
-            self.active -= 1
-            self.closed += 1
-
-    async def aclose(self) -> None:
-        pass
 
 
 @pytest.fixture
@@ -136,8 +96,9 @@ def test_api_flow_with_real_model(model_app: App, tmp_path: Path) -> None:
     client = model_app.client()
     store = model_app.studio.store
 
-    doc = client.predict("Write a short, friendly guide to brewing green tea at home.", 200,
-                         api_name="/create_document")
+    doc = client.predict(
+        "Write a short, friendly guide to brewing green tea at home.", 200, api_name="/create_document"
+    )
     doc_id = doc["id"]
     assert doc["status"] == "planning" and doc["target_words"] == 200
 
@@ -156,9 +117,13 @@ def test_api_flow_with_real_model(model_app: App, tmp_path: Path) -> None:
     edited = client.predict(doc_id, rows, api_name="/set_plan")
     assert edited["plan"][0]["main_point"].startswith("How to choose green tea") and edited["total_words"] == 180
     assert store.get_document(doc_id).plan[0]["words"] == 120
-    for bad, message in (([["", 100]], "no main point"), ([["Point", "lots"]], "not a whole number"),
-                         ([["Point", -5]], "must be positive"), ([], "at least one section"),
-                         ([["Point", 100]] * 300, "at most")):
+    for bad, message in (
+        ([["", 100]], "no main point"),
+        ([["Point", "lots"]], "not a whole number"),
+        ([["Point", -5]], "must be positive"),
+        ([], "at least one section"),
+        ([["Point", 100]] * 300, "at most"),
+    ):
         with pytest.raises(AppError, match=message):
             client.predict(doc_id, bad, api_name="/set_plan")
     balanced = client.predict([["A", 100], ["B", 300]], 800, api_name="/rebalance_plan")
@@ -252,8 +217,9 @@ def test_a_model_that_cannot_start_is_a_message(settings: Settings) -> None:
     app = App(studio)
     try:
         client = app.client()
-        doc = client.predict("Write about tea.", 300, "agentwrite", "/no/such/model/folder", None,
-                             api_name="/create_document")
+        doc = client.predict(
+            "Write about tea.", 300, "agentwrite", "/no/such/model/folder", None, api_name="/create_document"
+        )
         result = client.submit(doc["id"], api_name="/write").result(timeout=60)
         assert result["status"] == "failed" and "could not be started" in result["message"]
     finally:
@@ -288,18 +254,17 @@ def test_login_isolates_users_in_the_api(settings: Settings) -> None:
         assert [d["id"] for d in alice.predict("", api_name="/list_documents")] == [doc["id"]]
         assert bob.predict("", api_name="/list_documents") == []
         assert bob.predict("secret", api_name="/list_documents") == []
-        for call in ((doc["id"],), ):
-            with pytest.raises(AppError, match="no document"):
-                bob.predict(*call, api_name="/document")
-            with pytest.raises(AppError, match="no document"):
-                bob.submit(*call, api_name="/write").result(timeout=30)
-            with pytest.raises(AppError, match="no document"):
-                bob.predict(doc["id"], "markdown", api_name="/export")
-            with pytest.raises(AppError, match="no document"):
-                bob.predict(doc["id"], api_name="/stop")
+        with pytest.raises(AppError, match="no document"):
+            bob.predict(doc["id"], api_name="/document")
+        with pytest.raises(AppError, match="no document"):
+            bob.submit(doc["id"], api_name="/write").result(timeout=30)
+        with pytest.raises(AppError, match="no document"):
+            bob.predict(doc["id"], "markdown", api_name="/export")
+        with pytest.raises(AppError, match="no document"):
+            bob.predict(doc["id"], api_name="/stop")
         assert bob.predict(doc["id"], api_name="/delete_document") is False
         assert app.studio.store.get_document(doc["id"]).user == "alice"
-        with pytest.raises(Exception):
+        with pytest.raises(AuthenticationError, match="credentials were not provided"):
             Client(app.url, verbose=False).predict("", api_name="/list_documents")
     finally:
         app.close()
@@ -327,7 +292,7 @@ def test_current_user_without_and_with_login() -> None:
 
 
 def test_throttled_batches_and_flushes_when_quiet() -> None:
-    async def events():  # noqa: ANN202
+    async def events():
         for i in range(50):
             yield i
             await asyncio.sleep(0.005)
@@ -352,7 +317,7 @@ def test_throttled_batches_and_flushes_when_quiet() -> None:
 def test_closing_throttled_closes_the_source() -> None:
     closed = threading.Event()
 
-    async def events():  # noqa: ANN202
+    async def events():
         try:
             while True:
                 yield 1
@@ -373,9 +338,23 @@ def test_api_lists_exactly_the_documented_endpoints(settings: Settings) -> None:
     app = scripted_app(settings, ScriptedBackend(settings.models_dir))
     try:
         names = set(app.client().view_api(print_info=False, return_format="dict")["named_endpoints"])
-        assert names == {"/models", "/create_document", "/draft_plan", "/set_plan", "/rebalance_plan", "/write",
-                         "/regenerate_section", "/continue_section", "/edit_section", "/stop", "/document",
-                         "/list_documents", "/delete_document", "/duplicate_document", "/export"}
+        assert names == {
+            "/models",
+            "/create_document",
+            "/draft_plan",
+            "/set_plan",
+            "/rebalance_plan",
+            "/write",
+            "/regenerate_section",
+            "/continue_section",
+            "/edit_section",
+            "/stop",
+            "/document",
+            "/list_documents",
+            "/delete_document",
+            "/duplicate_document",
+            "/export",
+        }
     finally:
         app.close()
 
@@ -406,7 +385,11 @@ def test_cli_binds_locally_and_reads_the_environment(settings: Settings, monkeyp
     assert launched[-1]["auth"] == [("alice", "wonder")]
 
     assert CliRunner().invoke(command, ["app", "--host", "127.0.0.2", "--port", "8001", "--share"]).exit_code == 0
-    assert (launched[-1]["server_name"], launched[-1]["server_port"], launched[-1]["share"]) == ("127.0.0.2", 8001, True)
+    assert (launched[-1]["server_name"], launched[-1]["server_port"], launched[-1]["share"]) == (
+        "127.0.0.2",
+        8001,
+        True,
+    )
 
 
 def test_sampling_presets_saved_and_per_model_defaults() -> None:
@@ -415,8 +398,12 @@ def test_sampling_presets_saved_and_per_model_defaults() -> None:
     spec = resolve("smollm2-135m", Path("/nonexistent"))
     assert presets.values_for(presets.MODEL_DEFAULT, spec, None)["temperature"] == spec.temperature
     assert presets.values_for("Creative", spec, None)["temperature"] == 0.9
-    store = presets.save_preset(None, "  My  tone ", {"temperature": 0.42, "top_p": 0.9, "top_k": 7,
-                                                     "repetition_penalty": 1.2}, model_id=spec.id)
+    store = presets.save_preset(
+        None,
+        "  My  tone ",
+        {"temperature": 0.42, "top_p": 0.9, "top_k": 7, "repetition_penalty": 1.2},
+        model_id=spec.id,
+    )
     assert "My tone" in presets.preset_names(store)
     assert presets.default_preset(spec.id, store) == "My tone"
     assert presets.values_for("My tone", spec, store)["top_k"] == 7

@@ -43,8 +43,12 @@ def text_of(update: Any) -> str:
 async def test_write_tab_records_edits_regenerate_choices_and_thumbs(studio: Studio) -> None:
     tab = write_tab(studio)
     store = studio.store
-    plan = validate_rows([("Why green tea is brewed cooler than black tea", 100),
-                          ("How long to steep green tea and how often to reuse the leaves", 100)])
+    plan = validate_rows(
+        [
+            ("Why green tea is brewed cooler than black tea", 100),
+            ("How long to steep green tea and how often to reuse the leaves", 100),
+        ]
+    )
     doc = studio.create("Write a short guide to brewing green tea at home.", 200, plan=plan)
     async for _ in studio.write(doc.id):
         pass
@@ -84,12 +88,16 @@ async def test_write_tab_records_edits_regenerate_choices_and_thumbs(studio: Stu
     choices = preferences.pairs(store, preferences.Filters(sources=("regenerate",)))
     assert len(choices) == 1
     pair = choices[0]
-    writes = [g for g in store.generations(doc.id)
-              if g.section_index == 1 and g.kind in ("section", "regenerate") and g.status == "done"]
+    writes = [
+        g
+        for g in store.generations(doc.id)
+        if g.section_index == 1 and g.kind in ("section", "regenerate") and g.status == "done"
+    ]
     assert pair.prompt == writes[-1].prompt and pair.prompt
     assert pair.chosen == previous.strip() and pair.rejected == regenerated.strip() and pair.section_index == 1
-    assert len(preferences.pairs(store, preferences.Filters(sources=("edit",)))) == edits_before, \
+    assert len(preferences.pairs(store, preferences.Filters(sources=("edit",)))) == edits_before, (
         "restoring the previous version is not an edit"
+    )
 
     # A second click (the buttons are hidden, but a stale page) is a message, not an exception.
     out = tab._keep("new")(doc.id, None, None)
@@ -101,8 +109,7 @@ async def test_write_tab_records_edits_regenerate_choices_and_thumbs(studio: Stu
     message, reason = tab._thumb(False, "document")(doc.id, 0, "", None)
     assert "recorded" in text_of(message)
     rows = preferences.feedback(store)
-    assert [(r.section_index, r.label, r.reason) for r in rows] == [(0, True, "clear and correct"),
-                                                                    (None, False, None)]
+    assert [(r.section_index, r.label, r.reason) for r in rows] == [(0, True, "clear and correct"), (None, False, None)]
 
     # Errors stay inline.
     message, _ = tab._thumb(True, "document")("no-such-doc", None, "", None)

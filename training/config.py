@@ -159,9 +159,7 @@ class GRPORunConfig(RunConfig):
 CONFIG_TYPES: dict[str, type[RunConfig]] = {"sft": RunConfig, "dpo": DPORunConfig, "grpo": GRPORunConfig}
 
 
-def load_config(
-    path: Path, task: Task, *, output_dir: Path | None = None, max_steps: int | None = None
-) -> RunConfig:
+def load_config(path: Path, task: Task, *, output_dir: Path | None = None, max_steps: int | None = None) -> RunConfig:
     """Read and validate a YAML run config for ``task``; command-line overrides win over the file."""
     try:
         raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))

@@ -221,9 +221,7 @@ def _pair_example(row: Row, prompting: Prompting) -> Row:
 # -- GRPO -----------------------------------------------------------------------------------------
 
 
-def prompt_dataset(
-    sources: list[Source], prompting: Prompting, length: LengthTargets, settings: Settings
-) -> Dataset:
+def prompt_dataset(sources: list[Source], prompting: Prompting, length: LengthTargets, settings: Settings) -> Dataset:
     """GRPO prompts with their word range in ``min_words``/``max_words``.
 
     A target from a column (or the database) that the instruction does not state is added to the

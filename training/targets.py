@@ -13,9 +13,7 @@ from dataclasses import dataclass
 
 _NUMBER = r"(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)\s*(万|千)?"
 _UNIT = r"\s*(?:-\s*)?(?:words?\b|个?字)"
-_RANGE = re.compile(
-    rf"(?:between\s+)?{_NUMBER}\s*(?:-|–|—|~|～|to|and|至|到)\s*{_NUMBER}{_UNIT}", re.IGNORECASE
-)
+_RANGE = re.compile(rf"(?:between\s+)?{_NUMBER}\s*(?:-|–|—|~|～|to|and|至|到)\s*{_NUMBER}{_UNIT}", re.IGNORECASE)
 _SINGLE = re.compile(rf"{_NUMBER}{_UNIT}", re.IGNORECASE)
 _SCALE = {None: 1, "千": 1_000, "万": 10_000}
 

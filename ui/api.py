@@ -15,7 +15,8 @@ model fairly. The page's own events are private; this module is what the API pag
 
 # No ``from __future__ import annotations`` here: gr.api reads the real type hints.
 
-from typing import Any, AsyncIterator, Optional
+from collections.abc import AsyncIterator
+from typing import Any
 
 import gradio as gr
 
@@ -50,7 +51,7 @@ def _rows(rows: Any) -> list[tuple[Any, Any]]:
 def progress(doc: LiveDoc) -> dict[str, Any]:
     """A streaming run's state as a small JSON object."""
     k, n = doc.position()
-    rate, estimated = doc.tokens_per_second()
+    rate, _estimated = doc.tokens_per_second()
     current = doc.sections[doc.current] if doc.current is not None and doc.current < len(doc.sections) else None
     return {
         "id": doc.id,
@@ -71,19 +72,19 @@ def progress(doc: LiveDoc) -> dict[str, Any]:
 def register_api(studio: Studio, concurrency: int = 2) -> None:
     """Add the API endpoints to the open ``gr.Blocks`` (first, so that they keep their exact names)."""
 
-    def owned(doc_id: str, request: Optional[gr.Request]) -> None:
+    def owned(doc_id: str, request: gr.Request | None) -> None:
         try:
             studio.document(doc_id, current_user(request))
         except NotFound:
             raise gr.Error(f"There is no document {doc_id}.", print_exception=False) from None
 
-    def record(doc_id: str, request: Optional[gr.Request]) -> dict[str, Any]:
+    def record(doc_id: str, request: gr.Request | None) -> dict[str, Any]:
         try:
             return document_record(studio.store, doc_id, user=current_user(request))
         except NotFound:
             raise gr.Error(f"There is no document {doc_id}.", print_exception=False) from None
 
-    async def run(doc_id: str, events: Any, request: Optional[gr.Request]) -> AsyncIterator[dict[str, Any]]:
+    async def run(doc_id: str, events: Any, request: gr.Request | None) -> AsyncIterator[dict[str, Any]]:
         doc = LiveDoc.from_record(record(doc_id, request))
         doc.start_run()
         async for batch in throttled(events, API_INTERVAL, urgent=_urgent):
@@ -98,7 +99,7 @@ def register_api(studio: Studio, concurrency: int = 2) -> None:
         result["error"] = final.error
         yield result
 
-    def start(doc_id: str, request: Optional[gr.Request], make: Any) -> Any:
+    def start(doc_id: str, request: gr.Request | None, make: Any) -> Any:
         owned(doc_id, request)
         if studio.is_running(doc_id):
             raise gr.Error("This document is being written right now; stop it first.", print_exception=False)
@@ -111,13 +112,24 @@ def register_api(studio: Studio, concurrency: int = 2) -> None:
         """The model catalog: id, prompt format, context window, sampling defaults, description."""
         return [m.to_json() for m in studio.models()]
 
-    def create_document(instruction: str, target_words: int = 2000, mode: str = "agentwrite", model: str = "",
-                        sampling: Optional[dict[str, Any]] = None,
-                        request: gr.Request = None) -> dict[str, Any]:  # type: ignore[assignment]
+    def create_document(
+        instruction: str,
+        target_words: int = 2000,
+        mode: str = "agentwrite",
+        model: str = "",
+        sampling: dict[str, Any] | None = None,
+        request: gr.Request = None,
+    ) -> dict[str, Any]:  # type: ignore[assignment]
         """Store a new document (nothing is generated yet); returns its record."""
         try:
-            doc = studio.create(instruction, int(target_words), mode=mode, model=model or None,  # type: ignore[arg-type]
-                                sampling=sampling or None, user=current_user(request))
+            doc = studio.create(
+                instruction,
+                int(target_words),
+                mode=mode,
+                model=model or None,  # type: ignore[arg-type]
+                sampling=sampling or None,
+                user=current_user(request),
+            )
         except (StudioError, TypeError, ValueError) as exc:
             raise gr.Error(str(exc), print_exception=False) from None
         return record(doc.id, request)
@@ -151,15 +163,15 @@ def register_api(studio: Studio, concurrency: int = 2) -> None:
         async for item in run(doc_id, events, request):
             yield item
 
-    async def regenerate_section(doc_id: str, index: int,
-                                 request: gr.Request = None) -> AsyncIterator[dict[str, Any]]:  # type: ignore[assignment]
+    async def regenerate_section(doc_id: str, index: int, request: gr.Request = None) -> AsyncIterator[dict[str, Any]]:  # type: ignore[assignment]
         """Write section ``index`` (0-based) again; the others stay."""
         events = start(doc_id, request, lambda: studio.regenerate_section(doc_id, int(index)))
         async for item in run(doc_id, events, request):
             yield item
 
-    async def continue_section(doc_id: str, index: int, extra_words: int = 200,
-                               request: gr.Request = None) -> AsyncIterator[dict[str, Any]]:  # type: ignore[assignment]
+    async def continue_section(
+        doc_id: str, index: int, extra_words: int = 200, request: gr.Request = None
+    ) -> AsyncIterator[dict[str, Any]]:  # type: ignore[assignment]
         """Extend finished section ``index`` (0-based) by about ``extra_words`` words."""
         events = start(doc_id, request, lambda: studio.continue_section(doc_id, int(index), int(extra_words)))
         async for item in run(doc_id, events, request):
@@ -189,10 +201,17 @@ def register_api(studio: Studio, concurrency: int = 2) -> None:
         """Your documents, newest first; ``search`` matches the instruction or the text."""
         docs = studio.store.list_documents(user=current_user(request), search=search or None)
         return [
-            {"id": d.id, "created_at": d.created_at.isoformat(), "instruction": d.instruction, "model": d.model,
-             "mode": d.mode, "words": d.words, "target_words": d.target_words,
-             "length_score": None if d.length_score is None else round(d.length_score, 2),
-             "status": doc_status_label(d.status, studio.is_running(d.id))}
+            {
+                "id": d.id,
+                "created_at": d.created_at.isoformat(),
+                "instruction": d.instruction,
+                "model": d.model,
+                "mode": d.mode,
+                "words": d.words,
+                "target_words": d.target_words,
+                "length_score": None if d.length_score is None else round(d.length_score, 2),
+                "status": doc_status_label(d.status, studio.is_running(d.id)),
+            }
             for d in docs
         ]
 

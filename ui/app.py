@@ -12,7 +12,7 @@ import importlib.util
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import gradio as gr
 import typer
@@ -42,11 +42,11 @@ PRESETS_SECRET = "longwriter-studio-presets-v1"
 
 
 def theme() -> gr.themes.Base:
-    system = ["ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "Noto Sans", "Noto Sans CJK SC",
-              "sans-serif"]
+    system = ["ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "Noto Sans", "Noto Sans CJK SC", "sans-serif"]
     mono = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"]
-    return gr.themes.Soft(primary_hue="indigo", secondary_hue="slate", neutral_hue="slate", font=system,
-                          font_mono=mono, radius_size="md")
+    return gr.themes.Soft(
+        primary_hue="indigo", secondary_hue="slate", neutral_hue="slate", font=system, font_mono=mono, radius_size="md"
+    )
 
 
 def style_options() -> dict[str, Any]:
@@ -72,8 +72,7 @@ def header_html() -> str:
 def build_app(studio: Studio, concurrency: int = GENERATION_CONCURRENCY) -> gr.Blocks:
     """The whole app around ``studio``: Write and Library tabs, other teams' tabs, and the API."""
     with gr.Blocks(title="LongWriter Studio", delete_cache=(3600, 24 * 3600)) as demo:
-        presets_store = gr.BrowserState(presets.empty_store(), storage_key="longwriter-presets",
-                                        secret=PRESETS_SECRET)
+        presets_store = gr.BrowserState(presets.empty_store(), storage_key="longwriter-presets", secret=PRESETS_SECRET)
         register_api(studio, concurrency=concurrency)  # first: the API keeps its exact endpoint names
         gr.HTML(header_html(), elem_id="lw-header", js_on_load=None)
         write = WriteTab(studio, concurrency=concurrency)
@@ -87,8 +86,12 @@ def build_app(studio: Studio, concurrency: int = GENERATION_CONCURRENCY) -> gr.B
                     with gr.Tab(label, id=label.lower()):
                         build(studio)
         demo.load(
-            write.load, [write.doc_box, presets_store], write.outputs, api_visibility="private",
-            concurrency_limit=None, show_progress="hidden",
+            write.load,
+            [write.doc_box, presets_store],
+            write.outputs,
+            api_visibility="private",
+            concurrency_limit=None,
+            show_progress="hidden",
             js="(doc, store) => [new URLSearchParams(window.location.search).get('doc') || '', store]",
         )
     demo.studio = studio  # type: ignore[attr-defined]
@@ -162,11 +165,11 @@ def launch(
 
 
 def cli(
-    host: Annotated[Optional[str], typer.Option(help="address to bind (LONGWRITER_HOST; default 127.0.0.1)")] = None,
-    port: Annotated[Optional[int], typer.Option(help="port (LONGWRITER_PORT, GRADIO_SERVER_PORT; default 7860)")] = None,
+    host: Annotated[str | None, typer.Option(help="address to bind (LONGWRITER_HOST; default 127.0.0.1)")] = None,
+    port: Annotated[int | None, typer.Option(help="port (LONGWRITER_PORT, GRADIO_SERVER_PORT; default 7860)")] = None,
     share: Annotated[bool, typer.Option("--share", help="also open a public Gradio share link")] = False,
-    model: Annotated[Optional[str], typer.Option("--model", "-m", help="default model (catalog id or path)")] = None,
-    backend: Annotated[Optional[str], typer.Option(help="local, openai or vllm")] = None,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="default model (catalog id or path)")] = None,
+    backend: Annotated[str | None, typer.Option(help="local, openai or vllm")] = None,
 ) -> None:
     """Open LongWriter Studio in the browser (Write and Library tabs, and the API)."""
     settings = get_settings(model=model, backend=backend)

@@ -118,17 +118,34 @@ class ArenaTab:
         self.battle = gr.State(None)
         with gr.Row(equal_height=False):
             self.instruction = gr.Textbox(
-                label="Instruction", lines=3, max_lines=10, scale=4, elem_id="lw-arena-instruction",
+                label="Instruction",
+                lines=3,
+                max_lines=10,
+                scale=4,
+                elem_id="lw-arena-instruction",
                 placeholder="e.g. Write a short story about a lighthouse keeper who finds a message in a bottle.",
             )
-            self.target = gr.Number(label="Target words", value=300, minimum=100, maximum=20_000, step=50, precision=0,
-                                    scale=1, min_width=120, elem_id="lw-arena-target")
-        with gr.Accordion("Contestants: the configurations a battle draws from", open=False,
-                          elem_id="lw-arena-configs-acc"):
+            self.target = gr.Number(
+                label="Target words",
+                value=300,
+                minimum=100,
+                maximum=20_000,
+                step=50,
+                precision=0,
+                scale=1,
+                min_width=120,
+                elem_id="lw-arena-target",
+            )
+        with gr.Accordion(
+            "Contestants: the configurations a battle draws from", open=False, elem_id="lw-arena-configs-acc"
+        ):
             self.configs = gr.CheckboxGroup(
-                choices=choices, value=defaults, show_label=False, elem_id="lw-arena-configs",
+                choices=choices,
+                value=defaults,
+                show_label=False,
+                elem_id="lw-arena-configs",
                 info="model · mode · sampling preset "
-                     "(focused: temperature 0.3, creative: 1.0, default: the model's own)",
+                "(focused: temperature 0.3, creative: 1.0, default: the model's own)",
             )
         with gr.Row():
             self.start_btn = gr.Button("⚔ New battle", variant="primary", elem_id="lw-arena-start")
@@ -142,8 +159,9 @@ class ArenaTab:
                 with gr.Column(elem_classes="lw-arena-side", min_width=320):
                     self.names[side] = gr.Markdown(f"### {SIDE_NAMES[side]}", elem_id=f"lw-arena-name-{side}")
                     self.meters[side] = gr.HTML(elem_id=f"lw-arena-meter-{side}")
-                    self.texts[side] = gr.Markdown(elem_id=f"lw-arena-text-{side}", height=520,
-                                                   elem_classes="lw-arena-text")
+                    self.texts[side] = gr.Markdown(
+                        elem_id=f"lw-arena-text-{side}", height=520, elem_classes="lw-arena-text"
+                    )
         with gr.Row(elem_classes="lw-arena-votes"):
             self.vote_btns = {
                 choice: gr.Button(label, interactive=False, elem_id=f"lw-arena-vote-{choice}")
@@ -155,14 +173,27 @@ class ArenaTab:
 
     def _wire(self) -> None:
         light: dict[str, Any] = {"api_visibility": "private", "concurrency_limit": None}
-        self.panels = [self.message, *self.names.values(), *self.meters.values(), *self.texts.values(),
-                       *self.vote_btns.values(), self.start_btn, self.stop_btn]
+        self.panels = [
+            self.message,
+            *self.names.values(),
+            *self.meters.values(),
+            *self.texts.values(),
+            *self.vote_btns.values(),
+            self.start_btn,
+            self.stop_btn,
+        ]
         prepared = self.start_btn.click(
             self.prepare, [self.instruction, self.target, self.configs], [self.battle, *self.panels], **light
         )
         prepared.then(self.gate, [self.battle], None, **light).success(
-            self.stream, [self.battle], self.panels, api_visibility="private",
-            concurrency_id=ARENA, concurrency_limit=1, show_progress="minimal", show_progress_on=[self.message],
+            self.stream,
+            [self.battle],
+            self.panels,
+            api_visibility="private",
+            concurrency_id=ARENA,
+            concurrency_limit=1,
+            show_progress="minimal",
+            show_progress_on=[self.message],
         )
         self.stop_btn.click(self.on_stop, [self.battle], [self.message, self.stop_btn], **light)
         for choice, button in self.vote_btns.items():
@@ -196,8 +227,10 @@ class ArenaTab:
         out: dict[Any, Any] = {
             self.battle: made.id,
             self.message: message_html("Both sides are writing… Voting opens when both have finished.", "info"),
-            self.start_btn: gr.update(interactive=False), self.stop_btn: gr.update(visible=True, interactive=True),
-            **self._hidden_names(), **self._votes(False),
+            self.start_btn: gr.update(interactive=False),
+            self.stop_btn: gr.update(visible=True, interactive=True),
+            **self._hidden_names(),
+            **self._votes(False),
         }
         for side in ("a", "b"):
             out[self.texts[side]] = ""
@@ -220,7 +253,7 @@ class ArenaTab:
                     update[self.texts[side]] = sides[side].markdown()
                     update[self.meters[side]] = sides[side].meter()
                 yield update
-        except Exception:  # noqa: BLE001 - the page must say what happened, never show a traceback
+        except Exception:
             log.exception("arena battle %s failed", battle_id)
         battle = get_battle(self.studio.store, battle_id)
         final: dict[Any, Any] = {self.start_btn: gr.update(interactive=True), self.stop_btn: gr.update(visible=False)}
@@ -234,7 +267,9 @@ class ArenaTab:
             reason = "one side failed" if battle.status == "failed" else "it was stopped"
             final[self.message] = message_html(
                 f"This battle did not finish ({reason}), so it cannot be voted on and does not count. "
-                "Start a new battle.", "warn")
+                "Start a new battle.",
+                "warn",
+            )
             final.update(self._votes(False))
         yield final
 
@@ -247,7 +282,7 @@ class ArenaTab:
             return gr.skip(), gr.update(visible=False)
         return message_html("Stopping…", "info"), gr.update(interactive=False)
 
-    def _voter(self, choice: str):  # noqa: ANN202 - a Gradio handler
+    def _voter(self, choice: str):
         def handler(battle_id: str | None, request: gr.Request) -> dict[Any, Any]:
             return self.on_vote(battle_id, choice, request)
 
@@ -263,11 +298,18 @@ class ArenaTab:
         except (PreferenceError, NotFound) as exc:
             return {self.message: message_html(str(exc), "warn"), **self._votes(False)}
         labels = {"a": battle.config_a.get("label", "?"), "b": battle.config_b.get("label", "?")}
-        verdict = {"a": "You preferred Model A.", "b": "You preferred Model B.", "tie": "You called it a tie.",
-                   "both_bad": "You found both bad."}[choice]
+        verdict = {
+            "a": "You preferred Model A.",
+            "b": "You preferred Model B.",
+            "tie": "You called it a tie.",
+            "both_bad": "You found both bad.",
+        }[choice]
         return {
-            self.message: message_html(f"Vote recorded. {verdict} Model A was {labels['a']}; Model B was "
-                                       f"{labels['b']}. Start a new battle for another round.", "ok"),
+            self.message: message_html(
+                f"Vote recorded. {verdict} Model A was {labels['a']}; Model B was "
+                f"{labels['b']}. Start a new battle for another round.",
+                "ok",
+            ),
             **{self.names[side]: f"### {SIDE_NAMES[side]}: {labels[side]}" for side in ("a", "b")},
             **self._votes(False),
         }

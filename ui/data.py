@@ -55,8 +55,15 @@ PREVIEW_ROWS = 50
 
 def board_rows(rows: list[Rating]) -> list[list[Any]]:
     return [
-        [rank, row.config, round(row.rating), f"{row.lower:.0f} – {row.upper:.0f}", round(row.elo), row.battles,
-         f"{row.wins} · {row.ties} · {row.losses}"]
+        [
+            rank,
+            row.config,
+            round(row.rating),
+            f"{row.lower:.0f} – {row.upper:.0f}",
+            round(row.elo),
+            row.battles,
+            f"{row.wins} · {row.ties} · {row.losses}",
+        ]
         for rank, row in enumerate(rows, start=1)
     ]
 
@@ -71,8 +78,14 @@ def board_chart(rows: list[Rating]) -> Figure | None:
     y = list(range(len(order)))
     ratings = [r.rating for r in order]
     axes.errorbar(
-        ratings, y, xerr=[[r.rating - r.lower for r in order], [r.upper - r.rating for r in order]],
-        fmt="o", color="#4f46e5", ecolor="#a5b4fc", elinewidth=3, capsize=4,
+        ratings,
+        y,
+        xerr=[[r.rating - r.lower for r in order], [r.upper - r.rating for r in order]],
+        fmt="o",
+        color="#4f46e5",
+        ecolor="#a5b4fc",
+        elinewidth=3,
+        capsize=4,
     )
     axes.set_yticks(y, [r.config for r in order])
     axes.axvline(1000, color="#94a3b8", linewidth=1, linestyle="--")
@@ -90,18 +103,30 @@ class DataTab:
     def build(self) -> None:
         tab = Context.block  # the enclosing gr.Tab, so the tab refreshes whenever it is opened
         with gr.Row():
-            gr.Markdown("Every judgement (arena votes, kept regenerations, substantial edits, thumbs) is stored as "
-                        "training data in TRL's formats.")
+            gr.Markdown(
+                "Every judgement (arena votes, kept regenerations, substantial edits, thumbs) is stored as "
+                "training data in TRL's formats."
+            )
             self.refresh_btn = gr.Button("↻ Refresh", size="sm", scale=0, min_width=110, elem_id="lw-data-refresh")
         with gr.Row(equal_height=False):
             with gr.Column(scale=1, min_width=260):
-                self.counts = gr.Dataframe(headers=["Judgements", "Count"], datatype=["str", "number"], value=[],
-                                           interactive=False, label="Stored", elem_id="lw-data-counts")
+                self.counts = gr.Dataframe(
+                    headers=["Judgements", "Count"],
+                    datatype=["str", "number"],
+                    value=[],
+                    interactive=False,
+                    label="Stored",
+                    elem_id="lw-data-counts",
+                )
             with gr.Column(scale=3, min_width=420):
                 self.board = gr.Dataframe(
-                    headers=BOARD_HEADERS, datatype=["number", "str", "number", "str", "number", "number", "str"],
-                    value=[], interactive=False, label="Leaderboard (arena battles that finished)",
-                    elem_id="lw-data-board", wrap=True,
+                    headers=BOARD_HEADERS,
+                    datatype=["number", "str", "number", "str", "number", "number", "str"],
+                    value=[],
+                    interactive=False,
+                    label="Leaderboard (arena battles that finished)",
+                    elem_id="lw-data-board",
+                    wrap=True,
                 )
                 self.chart = gr.Plot(label="Ratings", elem_id="lw-data-chart", format="png")
                 gr.Markdown(
@@ -113,58 +138,99 @@ class DataTab:
                 )
         with gr.Accordion("Preference pairs", open=True):
             with gr.Row(equal_height=True):
-                self.sources = gr.CheckboxGroup(choices=list(SOURCES), value=list(SOURCES), label="Sources",
-                                                elem_id="lw-data-sources")
+                self.sources = gr.CheckboxGroup(
+                    choices=list(SOURCES), value=list(SOURCES), label="Sources", elem_id="lw-data-sources"
+                )
                 self.mine = gr.Checkbox(value=True, label="Only mine (when signed in)", elem_id="lw-data-mine")
                 self.min_words = gr.Number(value=0, minimum=0, precision=0, label="Minimum words", min_width=110)
                 self.ties = gr.Checkbox(value=False, label="Include ties and 'both bad'", elem_id="lw-data-ties")
-            self.preview = gr.Dataframe(headers=PAIR_HEADERS, value=[], interactive=False, wrap=True, max_height=420,
-                                        label=f"Newest {PREVIEW_ROWS} pairs", elem_id="lw-data-preview")
+            self.preview = gr.Dataframe(
+                headers=PAIR_HEADERS,
+                value=[],
+                interactive=False,
+                wrap=True,
+                max_height=420,
+                label=f"Newest {PREVIEW_ROWS} pairs",
+                elem_id="lw-data-preview",
+            )
             with gr.Row(equal_height=True):
-                self.export_kind = gr.Dropdown(choices=list(EXPORTS), value=next(iter(EXPORTS)), label="Export as",
-                                               scale=3, elem_id="lw-data-export-kind")
+                self.export_kind = gr.Dropdown(
+                    choices=list(EXPORTS),
+                    value=next(iter(EXPORTS)),
+                    label="Export as",
+                    scale=3,
+                    elem_id="lw-data-export-kind",
+                )
                 self.export_btn = gr.Button("⬇ Export JSONL", variant="primary", scale=1, elem_id="lw-data-export")
             self.export_file = gr.File(label="Exported file", interactive=False, elem_id="lw-data-file")
             self.export_msg = gr.HTML(elem_id="lw-data-export-msg")
-            gr.Markdown("The same files from the terminal: `longwriter export dpo --out pairs.jsonl` "
-                        "(`--format standard`, `--source`, `--since`, `--user`, `--min-words`, `--to-disk`, "
-                        "`--push-to-hub`) and `longwriter export kto`.")
+            gr.Markdown(
+                "The same files from the terminal: `longwriter export dpo --out pairs.jsonl` "
+                "(`--format standard`, `--source`, `--since`, `--user`, `--min-words`, `--to-disk`, "
+                "`--push-to-hub`) and `longwriter export kto`."
+            )
         filters = [self.sources, self.mine, self.min_words, self.ties]
         views = [self.counts, self.board, self.chart, self.preview]
         light: dict[str, Any] = {"api_visibility": "private", "concurrency_limit": None}
         self.refresh_btn.click(self.refresh, filters, views, **light)
         if isinstance(tab, gr.Tab):
             tab.select(self.refresh, filters, views, **light)
-        gr.on([self.sources.change, self.mine.change, self.min_words.submit, self.ties.change],
-              self.refresh_preview, filters, [self.preview], **light)
+        gr.on(
+            [self.sources.change, self.mine.change, self.min_words.submit, self.ties.change],
+            self.refresh_preview,
+            filters,
+            [self.preview],
+            **light,
+        )
         self.export_btn.click(self.export, [self.export_kind, *filters], [self.export_file, self.export_msg], **light)
 
     # -- handlers -------------------------------------------------------------------------------
 
-    def _filters(self, sources: list[str], mine: bool, min_words: float | None, ties: bool,
-                 request: gr.Request | None) -> Filters:
+    def _filters(
+        self, sources: list[str], mine: bool, min_words: float | None, ties: bool, request: gr.Request | None
+    ) -> Filters:
         user = current_user(request) if mine else None
-        return Filters(sources=sources or list(SOURCES), user=user, min_words=int(min_words or 0),
-                       include_ties=bool(ties), include_both_bad=bool(ties))
+        return Filters(
+            sources=sources or list(SOURCES),
+            user=user,
+            min_words=int(min_words or 0),
+            include_ties=bool(ties),
+            include_both_bad=bool(ties),
+        )
 
-    def refresh(self, sources: list[str], mine: bool, min_words: float | None, ties: bool,
-                request: gr.Request) -> tuple[Any, Any, Any, Any]:
+    def refresh(
+        self, sources: list[str], mine: bool, min_words: float | None, ties: bool, request: gr.Request
+    ) -> tuple[Any, Any, Any, Any]:
         store = self.studio.store
         rows = leaderboard(arena_outcomes(store))
-        return ([[k, n] for k, n in counts(store)], board_rows(rows), board_chart(rows),
-                self.refresh_preview(sources, mine, min_words, ties, request))
+        return (
+            [[k, n] for k, n in counts(store)],
+            board_rows(rows),
+            board_chart(rows),
+            self.refresh_preview(sources, mine, min_words, ties, request),
+        )
 
-    def refresh_preview(self, sources: list[str], mine: bool, min_words: float | None, ties: bool,
-                        request: gr.Request) -> list[list[Any]]:
+    def refresh_preview(
+        self, sources: list[str], mine: bool, min_words: float | None, ties: bool, request: gr.Request
+    ) -> list[list[Any]]:
         found = pairs(self.studio.store, self._filters(sources, mine, min_words, ties, request))
         return [
-            [p.created_at.strftime("%Y-%m-%d %H:%M"), p.user or "", p.source, p.verdict, clip(p.prompt, 90),
-             clip(p.chosen, 120), clip(p.rejected, 120), f"{p.chosen_words} / {p.rejected_words}"]
+            [
+                p.created_at.strftime("%Y-%m-%d %H:%M"),
+                p.user or "",
+                p.source,
+                p.verdict,
+                clip(p.prompt, 90),
+                clip(p.chosen, 120),
+                clip(p.rejected, 120),
+                f"{p.chosen_words} / {p.rejected_words}",
+            ]
             for p in reversed(found[-PREVIEW_ROWS:])
         ]
 
-    def export(self, kind: str, sources: list[str], mine: bool, min_words: float | None, ties: bool,
-               request: gr.Request) -> tuple[Any, Any]:
+    def export(
+        self, kind: str, sources: list[str], mine: bool, min_words: float | None, ties: bool, request: gr.Request
+    ) -> tuple[Any, Any]:
         what, fmt = EXPORTS.get(kind, ("dpo", "conversational"))
         store = self.studio.store
         try:

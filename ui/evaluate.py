@@ -56,8 +56,10 @@ def tables_markdown(report: dict[str, Any]) -> str:
         parts.append("\n".join(lines))
     quality = report.get("quality")
     if quality and quality.get("unparsable"):
-        parts.append("**Unparsable judgements** (kept in the report, not counted in S_q): "
-                     + "; ".join(f"{u['id']}: {u['error']}" for u in quality["unparsable"]))
+        parts.append(
+            "**Unparsable judgements** (kept in the report, not counted in S_q): "
+            + "; ".join(f"{u['id']}: {u['error']}" for u in quality["unparsable"])
+        )
     return "\n\n".join(parts)
 
 
@@ -106,11 +108,13 @@ class EvaluateTab:
         self.summary = gr.Markdown(elem_id="lw-eval-summary")
         self.items = gr.Dataframe(headers=ITEM_HEADERS, label="Items", interactive=False, wrap=True)
         with gr.Row():
-            self.lengths_plot = gr.Image(label="Required vs produced words (log-log)", type="filepath",
-                                         interactive=False)
+            self.lengths_plot = gr.Image(
+                label="Required vs produced words (log-log)", type="filepath", interactive=False
+            )
             self.buckets_plot = gr.Image(label="S_l per length bucket", type="filepath", interactive=False)
-        self.ratings_plot = gr.Image(label="Ratings with 95% intervals (arena runs)", type="filepath",
-                                     interactive=False, visible=False)
+        self.ratings_plot = gr.Image(
+            label="Ratings with 95% intervals (arena runs)", type="filepath", interactive=False, visible=False
+        )
         self.report_file = gr.File(label="Report (JSON)", interactive=False)
         with gr.Accordion("Earlier evaluations", open=False), gr.Row():
             self.runs = gr.Dropdown(choices=[], label="Run", scale=4)
@@ -120,11 +124,23 @@ class EvaluateTab:
 
     def _wire(self) -> None:
         light: dict[str, Any] = {"api_visibility": "private", "concurrency_limit": None}
-        outputs = [self.status, self.summary, self.items, self.lengths_plot, self.buckets_plot, self.ratings_plot,
-                   self.report_file]
+        outputs = [
+            self.status,
+            self.summary,
+            self.items,
+            self.lengths_plot,
+            self.buckets_plot,
+            self.ratings_plot,
+            self.report_file,
+        ]
         running = self.run_btn.click(
-            self.run, [self.data, self.upload, self.limit, self.model, self.mode, self.judge], outputs,
-            api_visibility="private", concurrency_id=EVALUATE, concurrency_limit=1, show_progress="minimal",
+            self.run,
+            [self.data, self.upload, self.limit, self.model, self.mode, self.judge],
+            outputs,
+            api_visibility="private",
+            concurrency_id=EVALUATE,
+            concurrency_limit=1,
+            show_progress="minimal",
             show_progress_on=[self.status],
         )
         self.stop_btn.click(self.on_stop, None, [self.status], cancels=[running], **light)
@@ -142,8 +158,15 @@ class EvaluateTab:
 
     def _view(self, report: dict[str, Any], status: str, plots: dict[str, str], path: Path | None) -> tuple[Any, ...]:
         ratings = plots.get("ratings")
-        return (status, tables_markdown(report), item_rows(report), plots.get("lengths"), plots.get("buckets"),
-                gr.update(value=ratings, visible=ratings is not None), str(path) if path else None)
+        return (
+            status,
+            tables_markdown(report),
+            item_rows(report),
+            plots.get("lengths"),
+            plots.get("buckets"),
+            gr.update(value=ratings, visible=ratings is not None),
+            str(path) if path else None,
+        )
 
     def show(self, run_id: str | None) -> tuple[Any, ...]:
         """A stored run's report, recomputed from the stored texts, with fresh plots."""

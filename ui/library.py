@@ -27,14 +27,16 @@ class LibraryTab:
         docs = self.studio.store.list_documents(user=user, search=search or None)
         rows, ids = [], []
         for d in docs:
-            rows.append([
-                clip(d.instruction, 90),
-                d.created_at.strftime("%Y-%m-%d %H:%M"),
-                d.model,
-                f"{d.words:,} / {d.target_words:,}",
-                "" if d.length_score is None else f"{d.length_score:.0f}",
-                doc_status_label(d.status, self.studio.is_running(d.id)),
-            ])
+            rows.append(
+                [
+                    clip(d.instruction, 90),
+                    d.created_at.strftime("%Y-%m-%d %H:%M"),
+                    d.model,
+                    f"{d.words:,} / {d.target_words:,}",
+                    "" if d.length_score is None else f"{d.length_score:.0f}",
+                    doc_status_label(d.status, self.studio.is_running(d.id)),
+                ]
+            )
             ids.append(d.id)
         return rows, ids
 
@@ -42,15 +44,29 @@ class LibraryTab:
         self.tabs, self.write_tab_id = tabs, write_tab_id
         with gr.Tab("Library", id="library", elem_id="lw-library-tab") as tab:
             with gr.Row(equal_height=True):
-                self.search = gr.Textbox(show_label=False, placeholder="Search the instructions and the text…",
-                                         scale=6, elem_id="lw-search", submit_btn=True, container=False)
+                self.search = gr.Textbox(
+                    show_label=False,
+                    placeholder="Search the instructions and the text…",
+                    scale=6,
+                    elem_id="lw-search",
+                    submit_btn=True,
+                    container=False,
+                )
                 self.refresh = gr.Button("Refresh", scale=1, min_width=100, elem_id="lw-refresh")
             self.ids = gr.State([])
             self.selected = gr.Textbox(visible=False, elem_id="lw-selected")
-            self.table = gr.Dataframe(headers=HEADERS, datatype=["str"] * len(HEADERS), type="array", value=[],
-                                      interactive=False, wrap=True, elem_id="lw-library-table", max_height=520,
-                                      column_widths=["46%", "13%", "13%", "12%", "6%", "10%"],
-                                      label="Documents — click a row")
+            self.table = gr.Dataframe(
+                headers=HEADERS,
+                datatype=["str"] * len(HEADERS),
+                type="array",
+                value=[],
+                interactive=False,
+                wrap=True,
+                elem_id="lw-library-table",
+                max_height=520,
+                column_widths=["46%", "13%", "13%", "12%", "6%", "10%"],
+                label="Documents — click a row",
+            )
             self.details = gr.HTML(elem_id="lw-library-details", js_on_load=None)
             with gr.Row(visible=False) as self.actions:
                 self.open_btn = gr.Button("Open", variant="primary", size="sm", elem_id="lw-open")
@@ -73,26 +89,35 @@ class LibraryTab:
 
     def _wire(self, tab: gr.Tab) -> None:
         light: dict[str, Any] = {"api_visibility": "private", "concurrency_limit": None}
-        listing = [self.table, self.ids, self.selected, self.details, self.actions, self.confirm_row,
-                   self.exports_row]
+        listing = [self.table, self.ids, self.selected, self.details, self.actions, self.confirm_row, self.exports_row]
         tab.select(self.refresh_list, [self.search], listing, **light)
         self.search.submit(self.refresh_list, [self.search], listing, **light)
         self.refresh.click(self.refresh_list, [self.search], listing, **light)
-        self.table.select(self.on_select, [self.ids], [self.selected, self.details, self.actions, self.confirm_row,
-                                                      self.exports_row, *self.downloads.values()], **light)
+        self.table.select(
+            self.on_select,
+            [self.ids],
+            [self.selected, self.details, self.actions, self.confirm_row, self.exports_row, *self.downloads.values()],
+            **light,
+        )
         write = self.write
         self.open_btn.click(self.open_doc, [self.selected], [*write.outputs, self.tabs], **light)
         write.chain(self.resume_btn.click(self.resume_doc, [self.selected], [*write.outputs, self.tabs], **light))
-        write.chain(self.duplicate_btn.click(self.duplicate_doc, [self.selected, self.search],
-                                             [*write.outputs, self.tabs, *listing], **light))
+        write.chain(
+            self.duplicate_btn.click(
+                self.duplicate_doc, [self.selected, self.search], [*write.outputs, self.tabs, *listing], **light
+            )
+        )
         self.delete_btn.click(self.ask_delete, [self.selected], [self.confirm_row, self.confirm_text], **light)
         self.confirm_no.click(lambda: gr.update(visible=False), None, [self.confirm_row], **light)
         self.confirm_yes.click(self.delete_doc, [self.selected, self.search], listing, **light)
 
     def refresh_list(self, search: str, request: gr.Request) -> tuple[Any, ...]:
         rows, ids = self.rows(current_user(request), search)
-        empty = "<p class='lw-dim'>No documents yet: write one in the Write tab.</p>" if not rows and not search \
+        empty = (
+            "<p class='lw-dim'>No documents yet: write one in the Write tab.</p>"
+            if not rows and not search
             else ("<p class='lw-dim'>Nothing matches that search.</p>" if not rows else "")
+        )
         hidden = gr.update(visible=False)
         return rows, ids, "", empty, hidden, hidden, hidden
 
@@ -107,21 +132,33 @@ class LibraryTab:
         try:
             record = self.write.record(doc_id, user)
         except NotFound:
-            return ("", message_html("That document no longer exists.", "warn"), hidden, hidden, hidden,
-                    *[gr.skip()] * 3)
+            return (
+                "",
+                message_html("That document no longer exists.", "warn"),
+                hidden,
+                hidden,
+                hidden,
+                *[gr.skip()] * 3,
+            )
         running = self.studio.is_running(doc_id)
         status = doc_status_label(record["status"], running)
         details = (
             f'<div class="lw-details"><div class="lw-details-instruction">{html.escape(record["instruction"])}</div>'
             f'<div class="lw-dim">{html.escape(status)} · {record["words"]:,} of {record["target_words"]:,} words · '
-            f'S<sub>l</sub> {record["length_score"]:.0f} · {html.escape(record["mode"])} · '
-            f'{html.escape(record["model"])} · {len(record["sections"])} sections · #{doc_id[:8]}</div>'
+            f"S<sub>l</sub> {record['length_score']:.0f} · {html.escape(record['mode'])} · "
+            f"{html.escape(record['model'])} · {len(record['sections'])} sections · #{doc_id[:8]}</div>"
             + (f'<div class="lw-msg lw-msg-error">{html.escape(record["error"])}</div>' if record.get("error") else "")
             + "</div>"
         )
         paths = self.write._exports(doc_id, user) if record["text"].strip() else {}
-        return (doc_id, details, gr.update(visible=True), hidden, gr.update(visible=bool(paths)),
-                *[gr.update(value=paths.get(fmt)) for fmt in self.downloads])
+        return (
+            doc_id,
+            details,
+            gr.update(visible=True),
+            hidden,
+            gr.update(visible=bool(paths)),
+            *[gr.update(value=paths.get(fmt)) for fmt in self.downloads],
+        )
 
     def open_doc(self, doc_id: str, request: gr.Request) -> dict[Any, Any]:
         if not doc_id:
@@ -156,9 +193,17 @@ class LibraryTab:
             out[self.write.message] = message_html("A copy with the same request: press Write.", "info")
         out[self.tabs] = gr.Tabs(selected=self.write_tab_id)
         rows, ids = self.rows(user, search)
-        out.update({self.table: rows, self.ids: ids, self.selected: "", self.details: "",
-                    self.actions: gr.update(visible=False), self.confirm_row: gr.update(visible=False),
-                    self.exports_row: gr.update(visible=False)})
+        out.update(
+            {
+                self.table: rows,
+                self.ids: ids,
+                self.selected: "",
+                self.details: "",
+                self.actions: gr.update(visible=False),
+                self.confirm_row: gr.update(visible=False),
+                self.exports_row: gr.update(visible=False),
+            }
+        )
         return out
 
     def ask_delete(self, doc_id: str, request: gr.Request) -> tuple[Any, Any]:

@@ -42,8 +42,12 @@ def preset_names(store: Any) -> list[str]:
 
 
 def model_values(spec: ModelSpec) -> dict[str, float | int]:
-    return {"temperature": spec.temperature, "top_p": spec.top_p, "top_k": spec.top_k,
-            "repetition_penalty": spec.repetition_penalty}
+    return {
+        "temperature": spec.temperature,
+        "top_p": spec.top_p,
+        "top_k": spec.top_k,
+        "repetition_penalty": spec.repetition_penalty,
+    }
 
 
 def values_for(name: str, spec: ModelSpec, store: Any) -> dict[str, float | int]:

@@ -39,7 +39,7 @@ DOC_STATUS = {
 
 
 def doc_status_label(status: str, running: bool) -> str:
-    """"in progress" only while a run is live; a "writing" row with no run was cut off by a restart."""
+    """ "in progress" only while a run is live; a "writing" row with no run was cut off by a restart."""
     if status in ("writing", "planning") and not running:
         return "interrupted"
     if running:
@@ -96,10 +96,19 @@ class LiveDoc:
         ]
         reasoning = "\n\n".join(s.get("reasoning", "") for s in record["sections"] if s.get("reasoning"))
         doc = cls(
-            id=record["id"], instruction=record["instruction"], target_words=record["target_words"],
-            mode=record["mode"], model=record["model"], status=record["status"], error=record.get("error"),
-            sections=sections, plan=list(record["plan"]["sections"]), reasoning=reasoning, running=running,
-            seconds=record["timings"]["write_seconds"], tokens=record["tokens"],
+            id=record["id"],
+            instruction=record["instruction"],
+            target_words=record["target_words"],
+            mode=record["mode"],
+            model=record["model"],
+            status=record["status"],
+            error=record.get("error"),
+            sections=sections,
+            plan=list(record["plan"]["sections"]),
+            reasoning=reasoning,
+            running=running,
+            seconds=record["timings"]["write_seconds"],
+            tokens=record["tokens"],
         )
         doc.dirty = set(range(len(sections)))
         return doc
@@ -166,8 +175,10 @@ class LiveDoc:
                 self.plan = [s.model_dump() for s in plan.sections]
                 self.plan_dirty = True
                 if fallback:
-                    self.message = ("The model's outline could not be used, so a plain plan was made from your "
-                                    "request. Edit it as you like.")
+                    self.message = (
+                        "The model's outline could not be used, so a plain plan was made from your "
+                        "request. Edit it as you like."
+                    )
                     self.level = "warn"
             case SectionStarted(index=index, target_words=target):
                 section = self._section(index, target)
@@ -233,8 +244,13 @@ class LiveDoc:
 
 # -- rendering ---------------------------------------------------------------------------------
 
-SECTION_STATUS = {"pending": "not written", "writing": "writing…", "done": "done", "stopped": "stopped",
-                  "failed": "failed"}
+SECTION_STATUS = {
+    "pending": "not written",
+    "writing": "writing…",
+    "done": "done",
+    "stopped": "stopped",
+    "failed": "failed",
+}
 
 
 def _fmt_int(n: int) -> str:
@@ -263,15 +279,18 @@ def section_html(section: LiveSection, total: int, single: bool = False) -> str:
     point = "" if single else html.escape(section.main_point)
     body = render_markdown(section.text)
     if not body:
-        body = '<p class="lw-placeholder">Not written yet.</p>' if status != "writing" else \
-            '<p class="lw-placeholder">Waiting for the model…</p>'
+        body = (
+            '<p class="lw-placeholder">Not written yet.</p>'
+            if status != "writing"
+            else '<p class="lw-placeholder">Waiting for the model…</p>'
+        )
     title = "Document" if single else f"{section.index + 1}<span class='lw-of'>/{total}</span>"
     return (
         f'<article class="lw-section lw-status-{status}" data-index="{section.index}">'
         f'<header class="lw-section-head"><span class="lw-section-num">{title}</span>'
         f'<span class="lw-section-point">{point}</span>'
         f'<span class="lw-section-words{_fit_class(section.words, section.target_words)}">'
-        f'{_fmt_int(section.words)} / {_fmt_int(section.target_words)} words</span>'
+        f"{_fmt_int(section.words)} / {_fmt_int(section.target_words)} words</span>"
         f'<span class="lw-chip lw-chip-{status}">{SECTION_STATUS[status]}</span></header>'
         f'<div class="lw-section-body">{body}</div></article>'
     )
@@ -297,8 +316,10 @@ def meter_html(doc: LiveDoc | None) -> str:
         ("elapsed", _fmt_time(doc.elapsed())),
         ("section", f"{k}<span class='lw-dim'> of {n}</span>" if n else "–"),
     ]
-    cells = "".join(f'<div class="lw-stat"><div class="lw-stat-value">{v}</div><div class="lw-stat-label">{label}'
-                    f"</div></div>" for label, v in stats)
+    cells = "".join(
+        f'<div class="lw-stat"><div class="lw-stat-value">{v}</div><div class="lw-stat-label">{label}</div></div>'
+        for label, v in stats
+    )
     status_class = status.replace(" ", "-")
     return (
         f'<div class="lw-meter" data-status="{html.escape(doc.status)}">'

@@ -142,33 +142,55 @@ class WriteTab:
         with gr.Row(equal_height=False, elem_classes="lw-write"):
             with gr.Column(scale=4, min_width=320, elem_classes="lw-request"):
                 self.instruction = gr.Textbox(
-                    label="Instruction", lines=6, max_lines=20, elem_id="lw-instruction",
+                    label="Instruction",
+                    lines=6,
+                    max_lines=20,
+                    elem_id="lw-instruction",
                     placeholder="What should be written? e.g. “Write a travel guide to Kyoto for a first visit, "
-                                "with history, neighbourhoods, food and a three-day itinerary.”",
+                    "with history, neighbourhoods, food and a three-day itinerary.”",
                 )
                 with gr.Row():
-                    self.target = gr.Number(label="Target words", value=2000, minimum=100, maximum=100_000, step=100,
-                                            precision=0, elem_id="lw-target", min_width=120)
+                    self.target = gr.Number(
+                        label="Target words",
+                        value=2000,
+                        minimum=100,
+                        maximum=100_000,
+                        step=100,
+                        precision=0,
+                        elem_id="lw-target",
+                        min_width=120,
+                    )
                     self.model = gr.Dropdown(
-                        label="Model", choices=[(m.id, m.id) for m in models], value=default_model,
-                        elem_id="lw-model", min_width=160, info=None,
+                        label="Model",
+                        choices=[(m.id, m.id) for m in models],
+                        value=default_model,
+                        elem_id="lw-model",
+                        min_width=160,
+                        info=None,
                     )
                 self.mode = gr.Radio(label="Mode", choices=MODES, value="agentwrite", elem_id="lw-mode")
-                self.preset = gr.Dropdown(label="Sampling preset", choices=presets.preset_names(None),
-                                          value=presets.MODEL_DEFAULT, elem_id="lw-preset")
+                self.preset = gr.Dropdown(
+                    label="Sampling preset",
+                    choices=presets.preset_names(None),
+                    value=presets.MODEL_DEFAULT,
+                    elem_id="lw-preset",
+                )
                 spec = studio.spec()
                 with gr.Accordion("Advanced sampling", open=False, elem_id="lw-advanced"):
                     self.temperature = gr.Slider(0.0, 2.0, value=spec.temperature, step=0.05, label="Temperature")
                     self.top_p = gr.Slider(0.05, 1.0, value=spec.top_p, step=0.01, label="Top-p")
                     self.top_k = gr.Slider(0, 200, value=spec.top_k, step=1, label="Top-k (0 = off)")
-                    self.repetition_penalty = gr.Slider(1.0, 2.0, value=spec.repetition_penalty, step=0.01,
-                                                        label="Repetition penalty")
+                    self.repetition_penalty = gr.Slider(
+                        1.0, 2.0, value=spec.repetition_penalty, step=0.01, label="Repetition penalty"
+                    )
                     self.seed = gr.Number(label="Seed (blank = random)", value=None, precision=0)
                     with gr.Row():
-                        self.preset_name = gr.Textbox(label="Save these settings as", placeholder="preset name",
-                                                      scale=3, min_width=140)
-                        self.preset_default = gr.Checkbox(label="Default for this model", value=False, scale=2,
-                                                          min_width=120)
+                        self.preset_name = gr.Textbox(
+                            label="Save these settings as", placeholder="preset name", scale=3, min_width=140
+                        )
+                        self.preset_default = gr.Checkbox(
+                            label="Default for this model", value=False, scale=2, min_width=120
+                        )
                     with gr.Row():
                         self.save_preset = gr.Button("Save preset", size="sm")
                         self.delete_preset = gr.Button("Delete selected preset", size="sm", variant="secondary")
@@ -179,9 +201,14 @@ class WriteTab:
                         gr.Examples(
                             examples=[[e["instruction"], int(e.get("words", 2000))] for e in examples],
                             inputs=[self.instruction, self.target],
-                            example_labels=[f"{e.get('flag', '')} {e.get('title', clip(e['instruction'], 40))}"
-                                            f" · {int(e.get('words', 2000)):,} words".strip() for e in examples],
-                            label="Examples", examples_per_page=6, api_visibility="private",
+                            example_labels=[
+                                f"{e.get('flag', '')} {e.get('title', clip(e['instruction'], 40))}"
+                                f" · {int(e.get('words', 2000)):,} words".strip()
+                                for e in examples
+                            ],
+                            label="Examples",
+                            examples_per_page=6,
+                            api_visibility="private",
                         )
                 self.new_btn = gr.Button("New document", visible=False, variant="secondary", elem_id="lw-new")
 
@@ -193,56 +220,97 @@ class WriteTab:
                     self.regen_plan_btn = gr.Button("Regenerate plan", visible=False, elem_id="lw-regen-plan")
                     self.write_btn = gr.Button("Write", variant="primary", elem_id="lw-write-btn")
                     self.stop_btn = gr.Button("Stop", variant="stop", visible=False, elem_id="lw-stop")
-                with gr.Accordion("Plan", open=True, visible=True, elem_classes="lw-plan",
-                                  elem_id="lw-plan") as self.plan_group:
+                with gr.Accordion(
+                    "Plan", open=True, visible=True, elem_classes="lw-plan", elem_id="lw-plan"
+                ) as self.plan_group:
                     self.outline = gr.HTML(visible=False, js_on_load=None, elem_id="lw-outline")
                     self.plan_table = gr.Dataframe(
-                        headers=PLAN_HEADERS, datatype=["str", "str"], type="array", value=[],
-                        interactive=True, show_row_numbers=True, wrap=True, column_widths=["80%", "14%"],
-                        show_label=False, elem_id="lw-plan-table", max_height=420,
+                        headers=PLAN_HEADERS,
+                        datatype=["str", "str"],
+                        type="array",
+                        value=[],
+                        interactive=True,
+                        show_row_numbers=True,
+                        wrap=True,
+                        column_widths=["80%", "14%"],
+                        show_label=False,
+                        elem_id="lw-plan-table",
+                        max_height=420,
                     )
                     self.plan_total = gr.HTML(elem_id="lw-plan-total", js_on_load=None)
                     with gr.Row(elem_classes="lw-plan-tools", equal_height=True):
-                        self.row_num = gr.Number(label="Row", value=1, precision=0, minimum=1,
-                                                 maximum=MAX_SECTIONS + 50, min_width=70, scale=0,
-                                                 elem_id="lw-row", show_label=True)
+                        self.row_num = gr.Number(
+                            label="Row",
+                            value=1,
+                            precision=0,
+                            minimum=1,
+                            maximum=MAX_SECTIONS + 50,
+                            min_width=70,
+                            scale=0,
+                            elem_id="lw-row",
+                            show_label=True,
+                        )
                         self.add_row = gr.Button("+ Add row", size="sm", min_width=90, scale=0, elem_id="lw-add-row")
                         self.del_row = gr.Button("Delete row", size="sm", min_width=90, scale=0, elem_id="lw-del-row")
                         self.up_row = gr.Button("↑ Up", size="sm", min_width=70, scale=0, elem_id="lw-up-row")
                         self.down_row = gr.Button("↓ Down", size="sm", min_width=70, scale=0, elem_id="lw-down-row")
-                        self.rebalance = gr.Button("⚖ Rebalance to target", size="sm", min_width=150, scale=0,
-                                                   elem_id="lw-rebalance")
+                        self.rebalance = gr.Button(
+                            "⚖ Rebalance to target", size="sm", min_width=150, scale=0, elem_id="lw-rebalance"
+                        )
                 with gr.Accordion("Model's thinking", open=False, visible=False) as self.reasoning_acc:
                     self.reasoning = gr.HTML(js_on_load=None)
                 with gr.Group(visible=False, elem_classes="lw-tools") as self.tools_row:
                     with gr.Row(equal_height=True):
-                        self.section_pick = gr.Dropdown(label="Revise a finished section", choices=[], scale=4,
-                                                        min_width=200, elem_id="lw-section-pick")
-                        self.extra_words = gr.Number(label="Continue by (words)", value=200, precision=0, minimum=20,
-                                                     maximum=5000, scale=1, min_width=110)
+                        self.section_pick = gr.Dropdown(
+                            label="Revise a finished section",
+                            choices=[],
+                            scale=4,
+                            min_width=200,
+                            elem_id="lw-section-pick",
+                        )
+                        self.extra_words = gr.Number(
+                            label="Continue by (words)",
+                            value=200,
+                            precision=0,
+                            minimum=20,
+                            maximum=5000,
+                            scale=1,
+                            min_width=110,
+                        )
                     with gr.Row():
                         self.regen_sec = gr.Button("↻ Regenerate section", size="sm", elem_id="lw-regen-section")
                         self.cont_sec = gr.Button("+ Continue section", size="sm", elem_id="lw-continue-section")
                         self.edit_sec = gr.Button("✎ Edit section", size="sm", elem_id="lw-edit-section")
                     with gr.Row(equal_height=True, elem_classes="lw-thumbs"):
-                        self.thumb_reason = gr.Textbox(label="Why? (optional)", placeholder="what works or not",
-                                                       scale=3, min_width=160, max_lines=3, elem_id="lw-thumb-reason")
-                        self.thumb_sec_up = gr.Button("👍 Section", size="sm", min_width=90, scale=0,
-                                                      elem_id="lw-thumb-section-up")
-                        self.thumb_sec_down = gr.Button("👎 Section", size="sm", min_width=90, scale=0,
-                                                        elem_id="lw-thumb-section-down")
-                        self.thumb_doc_up = gr.Button("👍 Document", size="sm", min_width=100, scale=0,
-                                                      elem_id="lw-thumb-doc-up")
-                        self.thumb_doc_down = gr.Button("👎 Document", size="sm", min_width=100, scale=0,
-                                                        elem_id="lw-thumb-doc-down")
+                        self.thumb_reason = gr.Textbox(
+                            label="Why? (optional)",
+                            placeholder="what works or not",
+                            scale=3,
+                            min_width=160,
+                            max_lines=3,
+                            elem_id="lw-thumb-reason",
+                        )
+                        self.thumb_sec_up = gr.Button(
+                            "👍 Section", size="sm", min_width=90, scale=0, elem_id="lw-thumb-section-up"
+                        )
+                        self.thumb_sec_down = gr.Button(
+                            "👎 Section", size="sm", min_width=90, scale=0, elem_id="lw-thumb-section-down"
+                        )
+                        self.thumb_doc_up = gr.Button(
+                            "👍 Document", size="sm", min_width=100, scale=0, elem_id="lw-thumb-doc-up"
+                        )
+                        self.thumb_doc_down = gr.Button(
+                            "👎 Document", size="sm", min_width=100, scale=0, elem_id="lw-thumb-doc-down"
+                        )
                 # After a section is regenerated: which version stays (recorded as a preference pair).
                 self.keep_state = gr.State(None)
                 with gr.Row(visible=False, elem_classes="lw-keep", elem_id="lw-keep") as self.keep_row:
                     self.keep_new = gr.Button("Keep new", variant="primary", size="sm", elem_id="lw-keep-new")
                     self.keep_prev = gr.Button("Keep previous", size="sm", elem_id="lw-keep-previous")
                 with gr.Group(visible=False) as self.editor_group:
-                    self.editor = gr.Textbox(label="Edit section (Markdown)", lines=12, max_lines=40,
-                                             elem_id="lw-editor")
+                    self.editor = gr.Textbox(
+                        label="Edit section (Markdown)", lines=12, max_lines=40, elem_id="lw-editor"
+                    )
                     self.edit_index = gr.State(None)
                     with gr.Row():
                         self.save_edit = gr.Button("Save edit", variant="primary", size="sm", elem_id="lw-save-edit")
@@ -257,14 +325,45 @@ class WriteTab:
                         for fmt, label in (("markdown", "⬇ Markdown"), ("html", "⬇ HTML"), ("docx", "⬇ DOCX"))
                     }
         self.follow = gr.Timer(2.0, active=False)
-        self.form = [self.instruction, self.target, self.mode, self.model, self.preset, self.temperature,
-                     self.top_p, self.top_k, self.repetition_penalty, self.seed]
+        self.form = [
+            self.instruction,
+            self.target,
+            self.mode,
+            self.model,
+            self.preset,
+            self.temperature,
+            self.top_p,
+            self.top_k,
+            self.repetition_penalty,
+            self.seed,
+        ]
         self.outputs = [
-            self.doc_box, self.pending, *self.form, self.examples_col, self.new_btn, self.message, self.meter,
-            self.draft_btn, self.regen_plan_btn, self.write_btn, self.stop_btn, self.plan_group, self.outline,
-            self.plan_table, self.plan_total, self.reasoning_acc, self.reasoning, self.tools_row, self.section_pick,
-            self.editor_group, self.exports_row, *self.downloads.values(), *self.sections, self.follow,
-            self.keep_row, self.keep_state,
+            self.doc_box,
+            self.pending,
+            *self.form,
+            self.examples_col,
+            self.new_btn,
+            self.message,
+            self.meter,
+            self.draft_btn,
+            self.regen_plan_btn,
+            self.write_btn,
+            self.stop_btn,
+            self.plan_group,
+            self.outline,
+            self.plan_table,
+            self.plan_total,
+            self.reasoning_acc,
+            self.reasoning,
+            self.tools_row,
+            self.section_pick,
+            self.editor_group,
+            self.exports_row,
+            *self.downloads.values(),
+            *self.sections,
+            self.follow,
+            self.keep_row,
+            self.keep_state,
         ]
         self._wire()
 
@@ -278,68 +377,116 @@ class WriteTab:
 
         # The document id lives in the URL (?doc=…), so a reload or a bookmark reopens it.
         self.doc_box.change(
-            None, [self.doc_box], None, **private,
+            None,
+            [self.doc_box],
+            None,
+            **private,
             js="(id) => { const u = new URL(window.location.href); if (id) { u.searchParams.set('doc', id); }"
-               " else { u.searchParams.delete('doc'); } window.history.replaceState(null, '', u.toString()); }",
+            " else { u.searchParams.delete('doc'); } window.history.replaceState(null, '', u.toString()); }",
         )
         self.new_btn.click(self.new_document, [self.mode], self.outputs, **light)
         self.mode.change(self.on_mode, [self.mode, self.doc_box], [self.plan_group, self.draft_btn], **light)
-        self.model.change(self.on_model, [self.model, self.presets_store, self.doc_box],
-                          [self.preset, *sampling[:4]], **light)
+        self.model.change(
+            self.on_model, [self.model, self.presets_store, self.doc_box], [self.preset, *sampling[:4]], **light
+        )
         self.preset.input(self.on_preset, [self.preset, self.model, self.presets_store], sampling[:4], **light)
         self.save_preset.click(
             self.on_save_preset,
             [self.preset_name, self.preset_default, self.model, *sampling[:4], self.presets_store],
-            [self.presets_store, self.preset, self.preset_msg], **light,
+            [self.presets_store, self.preset, self.preset_msg],
+            **light,
         )
-        self.delete_preset.click(self.on_delete_preset, [self.preset, self.model, self.presets_store],
-                                 [self.presets_store, self.preset, self.preset_msg, *sampling[:4]], **light)
+        self.delete_preset.click(
+            self.on_delete_preset,
+            [self.preset, self.model, self.presets_store],
+            [self.presets_store, self.preset, self.preset_msg, *sampling[:4]],
+            **light,
+        )
 
         # Plan table: running total and inline messages; plans of untouched documents save as you edit.
-        self.plan_table.change(self.on_table, [self.plan_table, self.doc_box, self.target],
-                               [self.plan_total, self.write_btn], **light)
+        self.plan_table.change(
+            self.on_table, [self.plan_table, self.doc_box, self.target], [self.plan_total, self.write_btn], **light
+        )
         self.plan_table.select(self.on_table_select, None, [self.row_num], **light)
-        for button, op in ((self.add_row, "add"), (self.del_row, "delete"), (self.up_row, "up"),
-                           (self.down_row, "down")):
-            button.click(self._row_op(op), [self.plan_table, self.row_num],
-                         [self.plan_table, self.row_num, self.plan_total], **light)
-        self.rebalance.click(self.on_rebalance, [self.plan_table, self.doc_box, self.target],
-                             [self.plan_table, self.plan_total], **light)
+        for button, op in (
+            (self.add_row, "add"),
+            (self.del_row, "delete"),
+            (self.up_row, "up"),
+            (self.down_row, "down"),
+        ):
+            button.click(
+                self._row_op(op),
+                [self.plan_table, self.row_num],
+                [self.plan_table, self.row_num, self.plan_total],
+                **light,
+            )
+        self.rebalance.click(
+            self.on_rebalance, [self.plan_table, self.doc_box, self.target], [self.plan_table, self.plan_total], **light
+        )
 
         # Runs: prepare (instant) → gate (stops the chain quietly when prepare refused) → stream (queued).
         self.chain(self.draft_btn.click(self.prepare_plan, [*request_inputs, self.doc_box], self.outputs, **light))
-        self.chain(self.regen_plan_btn.click(self.prepare_plan, [*request_inputs, self.doc_box], self.outputs,
-                                             **light))
-        self.chain(self.write_btn.click(self.prepare_write, [*request_inputs, self.doc_box, self.plan_table],
-                                        self.outputs, **light))
-        self.chain(self.regen_sec.click(self.prepare_regenerate, [self.doc_box, self.section_pick], self.outputs,
-                                        **light))
-        self.chain(self.cont_sec.click(self.prepare_continue, [self.doc_box, self.section_pick, self.extra_words],
-                                       self.outputs, **light))
+        self.chain(self.regen_plan_btn.click(self.prepare_plan, [*request_inputs, self.doc_box], self.outputs, **light))
+        self.chain(
+            self.write_btn.click(
+                self.prepare_write, [*request_inputs, self.doc_box, self.plan_table], self.outputs, **light
+            )
+        )
+        self.chain(
+            self.regen_sec.click(self.prepare_regenerate, [self.doc_box, self.section_pick], self.outputs, **light)
+        )
+        self.chain(
+            self.cont_sec.click(
+                self.prepare_continue, [self.doc_box, self.section_pick, self.extra_words], self.outputs, **light
+            )
+        )
         self.stop_btn.click(self.on_stop, [self.doc_box], [self.message, self.stop_btn], **light)
 
-        self.edit_sec.click(self.open_editor, [self.doc_box, self.section_pick],
-                            [self.editor_group, self.editor, self.edit_index, self.message], **light)
-        self.cancel_edit.click(lambda: (gr.update(visible=False), None), None, [self.editor_group, self.edit_index],
-                               **light)
-        self.save_edit.click(self.on_save_edit, [self.doc_box, self.edit_index, self.editor, self.keep_state],
-                             self.outputs, **light)
+        self.edit_sec.click(
+            self.open_editor,
+            [self.doc_box, self.section_pick],
+            [self.editor_group, self.editor, self.edit_index, self.message],
+            **light,
+        )
+        self.cancel_edit.click(
+            lambda: (gr.update(visible=False), None), None, [self.editor_group, self.edit_index], **light
+        )
+        self.save_edit.click(
+            self.on_save_edit, [self.doc_box, self.edit_index, self.editor, self.keep_state], self.outputs, **light
+        )
         self.keep_new.click(self._keep("new"), [self.doc_box, self.keep_state], self.outputs, **light)
         self.keep_prev.click(self._keep("previous"), [self.doc_box, self.keep_state], self.outputs, **light)
-        for button, label, scope in ((self.thumb_sec_up, True, "section"), (self.thumb_sec_down, False, "section"),
-                                     (self.thumb_doc_up, True, "document"), (self.thumb_doc_down, False, "document")):
-            button.click(self._thumb(label, scope), [self.doc_box, self.section_pick, self.thumb_reason],
-                         [self.message, self.thumb_reason], **light)
+        for button, label, scope in (
+            (self.thumb_sec_up, True, "section"),
+            (self.thumb_sec_down, False, "section"),
+            (self.thumb_doc_up, True, "document"),
+            (self.thumb_doc_down, False, "document"),
+        ):
+            button.click(
+                self._thumb(label, scope),
+                [self.doc_box, self.section_pick, self.thumb_reason],
+                [self.message, self.thumb_reason],
+                **light,
+            )
         self.follow.tick(self.on_follow, [self.doc_box], self.outputs, **light)
 
     def chain(self, prepared: Any) -> Any:
         """Attach the gate and the queued stream to a prepare event; returns the stream event."""
         return prepared.then(
-            self.gate, [self.pending], None, api_visibility="private", concurrency_limit=None,
+            self.gate,
+            [self.pending],
+            None,
+            api_visibility="private",
+            concurrency_limit=None,
         ).success(
-            self.stream, [self.pending], self.outputs, api_visibility="private",
-            concurrency_id=GENERATE, concurrency_limit=self.concurrency,
-            show_progress="minimal", show_progress_on=[self.meter],
+            self.stream,
+            [self.pending],
+            self.outputs,
+            api_visibility="private",
+            concurrency_id=GENERATE,
+            concurrency_limit=self.concurrency,
+            show_progress="minimal",
+            show_progress_on=[self.meter],
         )
 
     @staticmethod
@@ -359,17 +506,28 @@ class WriteTab:
         """No document: an unlocked request form (its values kept) and an empty page."""
         plan_mode = mode in PLAN_MODES
         out: dict[Any, Any] = {
-            self.doc_box: "", self.pending: None, self.examples_col: gr.update(visible=True),
-            self.new_btn: gr.update(visible=False), self.message: message_html(message, level),
-            self.meter: meter_html(None), self.draft_btn: gr.update(visible=plan_mode, interactive=True),
-            self.regen_plan_btn: gr.update(visible=False), self.write_btn: gr.update(value="Write", visible=True,
-                                                                                     interactive=True),
-            self.stop_btn: gr.update(visible=False), self.plan_group: gr.update(visible=plan_mode, open=True),
-            self.outline: gr.update(value="", visible=False), self.plan_table: gr.update(value=[], interactive=True),
-            self.plan_total: "", self.reasoning_acc: gr.update(visible=False), self.reasoning: "",
-            self.tools_row: gr.update(visible=False), self.editor_group: gr.update(visible=False),
-            self.exports_row: gr.update(visible=False), self.follow: gr.Timer(active=False),
-            self.keep_row: gr.update(visible=False), self.keep_state: None,
+            self.doc_box: "",
+            self.pending: None,
+            self.examples_col: gr.update(visible=True),
+            self.new_btn: gr.update(visible=False),
+            self.message: message_html(message, level),
+            self.meter: meter_html(None),
+            self.draft_btn: gr.update(visible=plan_mode, interactive=True),
+            self.regen_plan_btn: gr.update(visible=False),
+            self.write_btn: gr.update(value="Write", visible=True, interactive=True),
+            self.stop_btn: gr.update(visible=False),
+            self.plan_group: gr.update(visible=plan_mode, open=True),
+            self.outline: gr.update(value="", visible=False),
+            self.plan_table: gr.update(value=[], interactive=True),
+            self.plan_total: "",
+            self.reasoning_acc: gr.update(visible=False),
+            self.reasoning: "",
+            self.tools_row: gr.update(visible=False),
+            self.editor_group: gr.update(visible=False),
+            self.exports_row: gr.update(visible=False),
+            self.follow: gr.Timer(active=False),
+            self.keep_row: gr.update(visible=False),
+            self.keep_state: None,
         }
         for comp in self.form:
             out[comp] = gr.update(interactive=True)
@@ -377,9 +535,17 @@ class WriteTab:
             out[comp] = gr.update(value="", visible=False)
         return out
 
-    def full_view(self, doc: LiveDoc, user: str | None, message: str | None = None, level: str = "info",
-                  follow: bool = False, form: bool = True, table: bool = True, exports: bool = True
-                  ) -> dict[Any, Any]:
+    def full_view(
+        self,
+        doc: LiveDoc,
+        user: str | None,
+        message: str | None = None,
+        level: str = "info",
+        follow: bool = False,
+        form: bool = True,
+        table: bool = True,
+        exports: bool = True,
+    ) -> dict[Any, Any]:
         """Everything on the page for ``doc`` at rest (or followed while another session writes it)."""
         running = doc.running
         plan_mode = doc.mode in PLAN_MODES
@@ -387,14 +553,19 @@ class WriteTab:
         if message is None:
             message, level = self._rest_message(doc)
         out: dict[Any, Any] = {
-            self.doc_box: doc.id, self.pending: None, self.examples_col: gr.update(visible=False),
-            self.new_btn: gr.update(visible=True, interactive=not running), self.message: message_html(message, level),
+            self.doc_box: doc.id,
+            self.pending: None,
+            self.examples_col: gr.update(visible=False),
+            self.new_btn: gr.update(visible=True, interactive=not running),
+            self.message: message_html(message, level),
             self.meter: meter_html(doc),
             self.draft_btn: gr.update(visible=plan_mode and not doc.plan, interactive=not running),
-            self.regen_plan_btn: gr.update(visible=plan_mode and bool(doc.plan) and not has_text,
-                                           interactive=not running),
-            self.write_btn: gr.update(value=self._write_label(doc), visible=doc.status != "done" or running,
-                                      interactive=not running),
+            self.regen_plan_btn: gr.update(
+                visible=plan_mode and bool(doc.plan) and not has_text, interactive=not running
+            ),
+            self.write_btn: gr.update(
+                value=self._write_label(doc), visible=doc.status != "done" or running, interactive=not running
+            ),
             self.stop_btn: gr.update(visible=running, interactive=True),
             self.plan_group: gr.update(visible=plan_mode, open=not has_text or doc.status == "planned"),
             self.outline: gr.update(value="", visible=False),
@@ -412,8 +583,9 @@ class WriteTab:
         done = [s for s in doc.sections if s.status == "done"]
         out[self.tools_row] = gr.update(visible=bool(done) and not running)
         out[self.section_pick] = gr.update(
-            choices=[(f"{s.index + 1}. {clip(s.main_point, 48)}" if plan_mode else "The document", s.index)
-                     for s in done],
+            choices=[
+                (f"{s.index + 1}. {clip(s.main_point, 48)}" if plan_mode else "The document", s.index) for s in done
+            ],
             value=done[-1].index if done else None,
         )
         out.update(self._sections(doc, all_=True))
@@ -429,13 +601,20 @@ class WriteTab:
     def running_view(self, doc: LiveDoc) -> dict[Any, Any]:
         """Controls while this page's run streams: only Stop is live."""
         out: dict[Any, Any] = {
-            self.message: message_html(doc.message, doc.level), self.meter: meter_html(doc),
-            self.draft_btn: gr.update(interactive=False), self.regen_plan_btn: gr.update(interactive=False),
-            self.write_btn: gr.update(interactive=False), self.stop_btn: gr.update(visible=True, interactive=True),
-            self.new_btn: gr.update(interactive=False), self.plan_table: gr.update(interactive=False),
-            self.tools_row: gr.update(visible=False), self.editor_group: gr.update(visible=False),
-            self.exports_row: gr.update(visible=False), self.follow: gr.Timer(active=False),
-            self.keep_row: gr.update(visible=False), self.keep_state: None,
+            self.message: message_html(doc.message, doc.level),
+            self.meter: meter_html(doc),
+            self.draft_btn: gr.update(interactive=False),
+            self.regen_plan_btn: gr.update(interactive=False),
+            self.write_btn: gr.update(interactive=False),
+            self.stop_btn: gr.update(visible=True, interactive=True),
+            self.new_btn: gr.update(interactive=False),
+            self.plan_table: gr.update(interactive=False),
+            self.tools_row: gr.update(visible=False),
+            self.editor_group: gr.update(visible=False),
+            self.exports_row: gr.update(visible=False),
+            self.follow: gr.Timer(active=False),
+            self.keep_row: gr.update(visible=False),
+            self.keep_state: None,
         }
         out.update(self._sections(doc, all_=True))
         return out
@@ -471,8 +650,9 @@ class WriteTab:
             section = doc.sections[i] if i < len(doc.sections) else None
             shown = section is not None and (section.status != "pending" or bool(section.text.strip()))
             if shown:
-                out[self.sections[i]] = gr.update(value=section_html(section, len(doc.sections), single=single),
-                                                  visible=True)
+                out[self.sections[i]] = gr.update(
+                    value=section_html(section, len(doc.sections), single=single), visible=True
+                )
             elif all_:
                 out[self.sections[i]] = gr.update(value="", visible=False)
         doc.dirty = {i for i in doc.dirty if i < 0}
@@ -481,10 +661,15 @@ class WriteTab:
     def _form_values(self, doc: LiveDoc) -> dict[Any, Any]:
         record_params = self._params(doc.id)
         values = {
-            self.instruction: doc.instruction, self.target: doc.target_words, self.mode: doc.mode,
-            self.model: doc.model, self.preset: None,
-            self.temperature: record_params.get("temperature"), self.top_p: record_params.get("top_p"),
-            self.top_k: record_params.get("top_k"), self.repetition_penalty: record_params.get("repetition_penalty"),
+            self.instruction: doc.instruction,
+            self.target: doc.target_words,
+            self.mode: doc.mode,
+            self.model: doc.model,
+            self.preset: None,
+            self.temperature: record_params.get("temperature"),
+            self.top_p: record_params.get("top_p"),
+            self.top_k: record_params.get("top_k"),
+            self.repetition_penalty: record_params.get("repetition_penalty"),
             self.seed: record_params.get("seed"),
         }
         out: dict[Any, Any] = {}
@@ -492,8 +677,7 @@ class WriteTab:
             if comp is self.preset:
                 out[comp] = gr.update(interactive=False)
             elif comp is self.model:
-                out[comp] = gr.update(value=value, interactive=False,
-                                      choices=self._model_choices(value))
+                out[comp] = gr.update(value=value, interactive=False, choices=self._model_choices(value))
             elif value is None and comp is not self.seed:
                 out[comp] = gr.update(interactive=False)
             else:
@@ -523,8 +707,10 @@ class WriteTab:
         if doc.running:
             return "This document is being written in another window; this page follows along.", "info"
         if doc.status == "failed":
-            return (f"{doc.error or 'The run failed.'} The text written so far is kept — press Retry to go on.",
-                    "error")
+            return (
+                f"{doc.error or 'The run failed.'} The text written so far is kept — press Retry to go on.",
+                "error",
+            )
         if doc.status == "writing" or (doc.status == "planning" and doc.plan):
             return "This run was interrupted (the server stopped or the page closed). Continue picks it up.", "warn"
         if doc.status == "stopped":
@@ -590,10 +776,23 @@ class WriteTab:
     def on_preset(self, name: str, model: str, store: Any) -> list[Any]:
         return self._sampling_list(presets.values_for(name or presets.MODEL_DEFAULT, self.studio.spec(model), store))
 
-    def on_save_preset(self, name: str, make_default: bool, model: str, temperature: float, top_p: float,
-                       top_k: float, repetition_penalty: float, store: Any) -> tuple[Any, Any, Any]:
-        values = {"temperature": temperature, "top_p": top_p, "top_k": int(top_k or 0),
-                  "repetition_penalty": repetition_penalty}
+    def on_save_preset(
+        self,
+        name: str,
+        make_default: bool,
+        model: str,
+        temperature: float,
+        top_p: float,
+        top_k: float,
+        repetition_penalty: float,
+        store: Any,
+    ) -> tuple[Any, Any, Any]:
+        values = {
+            "temperature": temperature,
+            "top_p": top_p,
+            "top_k": int(top_k or 0),
+            "repetition_penalty": repetition_penalty,
+        }
         try:
             store = presets.save_preset(store, name, values, model if make_default else None)
         except ValueError as exc:
@@ -609,8 +808,12 @@ class WriteTab:
             return [gr.skip(), gr.skip(), message_html(str(exc), "warn"), *[gr.skip()] * 4]
         fallback = presets.default_preset(model, store)
         values = presets.values_for(fallback, self.studio.spec(model), store)
-        return [store, gr.update(choices=presets.preset_names(store), value=fallback),
-                message_html(f"Deleted “{name}”.", "ok"), *self._sampling_list(values)]
+        return [
+            store,
+            gr.update(choices=presets.preset_names(store), value=fallback),
+            message_html(f"Deleted “{name}”.", "ok"),
+            *self._sampling_list(values),
+        ]
 
     def _sampling_list(self, values: dict[str, Any]) -> list[Any]:
         return [values["temperature"], values["top_p"], values["top_k"], values["repetition_penalty"]]
@@ -665,16 +868,22 @@ class WriteTab:
             i = int(row) - 1 if row else n - 1
             if op == "add":
                 if n >= MAX_SECTIONS:
-                    return gr.skip(), gr.skip(), _bad(
-                        f"A plan has at most {MAX_SECTIONS} sections; merge some before adding more.")
+                    return (
+                        gr.skip(),
+                        gr.skip(),
+                        _bad(f"A plan has at most {MAX_SECTIONS} sections; merge some before adding more."),
+                    )
                 known = [int(w) for _, w in rows if str(w).strip().isdigit()]
                 words = round(sum(known) / len(known)) if known else 300
                 at = min(max(i + 1, 0), n)
                 rows.insert(at, ["", words])
                 return rows, at + 1, gr.skip()
             if not 0 <= i < n:
-                return gr.skip(), gr.update(value=max(1, n)), _bad(
-                    f"There is no row {i + 1}; the plan has {n} row{'s' if n != 1 else ''}.")
+                return (
+                    gr.skip(),
+                    gr.update(value=max(1, n)),
+                    _bad(f"There is no row {i + 1}; the plan has {n} row{'s' if n != 1 else ''}."),
+                )
             if op == "delete":
                 del rows[i]
                 return rows, max(1, min(i + 1, len(rows))), gr.skip()
@@ -705,19 +914,37 @@ class WriteTab:
     def _refuse(self, message: str, level: str = "warn") -> dict[Any, Any]:
         return {self.pending: None, self.message: message_html(message, level)}
 
-    def _create(self, instruction: str, target: float | None, mode: str, model: str, sampling: list[Any],
-                user: str | None, plan: Plan | None = None) -> str:
+    def _create(
+        self,
+        instruction: str,
+        target: float | None,
+        mode: str,
+        model: str,
+        sampling: list[Any],
+        user: str | None,
+        plan: Plan | None = None,
+    ) -> str:
         temperature, top_p, top_k, repetition_penalty, seed = sampling
         params = {
-            "temperature": temperature, "top_p": top_p, "top_k": None if top_k is None else int(top_k),
-            "repetition_penalty": repetition_penalty, "seed": None if seed in (None, "") else int(seed),
+            "temperature": temperature,
+            "top_p": top_p,
+            "top_k": None if top_k is None else int(top_k),
+            "repetition_penalty": repetition_penalty,
+            "seed": None if seed in (None, "") else int(seed),
         }
         try:
             words = int(target) if target is not None else 0
         except (TypeError, ValueError):
             words = 0
-        doc = self.studio.create(instruction or "", words, mode=mode, model=model or None,  # type: ignore[arg-type]
-                                 sampling=params, plan=plan, user=user)
+        doc = self.studio.create(
+            instruction or "",
+            words,
+            mode=mode,
+            model=model or None,  # type: ignore[arg-type]
+            sampling=params,
+            plan=plan,
+            user=user,
+        )
         return doc.id
 
     def _starting(self, doc_id: str, action: str, user: str | None, **extra: Any) -> dict[Any, Any]:
@@ -731,9 +958,20 @@ class WriteTab:
         out[self.message] = message_html("Waiting for the model…", "info")
         return out
 
-    def prepare_plan(self, instruction: str, target: float | None, mode: str, model: str, temperature: float,
-                     top_p: float, top_k: float, repetition_penalty: float, seed: float | None, doc_id: str,
-                     request: gr.Request) -> dict[Any, Any]:
+    def prepare_plan(
+        self,
+        instruction: str,
+        target: float | None,
+        mode: str,
+        model: str,
+        temperature: float,
+        top_p: float,
+        top_k: float,
+        repetition_penalty: float,
+        seed: float | None,
+        doc_id: str,
+        request: gr.Request,
+    ) -> dict[Any, Any]:
         user = current_user(request)
         sampling = [temperature, top_p, top_k, repetition_penalty, seed]
         if doc_id:
@@ -744,8 +982,10 @@ class WriteTab:
             if self.studio.is_running(doc_id):
                 return self._refuse("This document is being written right now; stop it first.")
             if any(s.text.strip() for s in self.studio.store.sections(doc_id)):
-                return self._refuse("This document already has text, so its plan stays. To plan it afresh, use "
-                                    "Library → Duplicate with new plan.")
+                return self._refuse(
+                    "This document already has text, so its plan stays. To plan it afresh, use "
+                    "Library → Duplicate with new plan."
+                )
             if doc.mode not in PLAN_MODES:
                 return self._refuse("Single-pass and think modes write without a plan.")
         else:
@@ -757,9 +997,21 @@ class WriteTab:
                 return self._refuse(str(exc))
         return self._starting(doc_id, "plan", user)
 
-    def prepare_write(self, instruction: str, target: float | None, mode: str, model: str, temperature: float,
-                      top_p: float, top_k: float, repetition_penalty: float, seed: float | None, doc_id: str,
-                      rows: Any, request: gr.Request) -> dict[Any, Any]:
+    def prepare_write(
+        self,
+        instruction: str,
+        target: float | None,
+        mode: str,
+        model: str,
+        temperature: float,
+        top_p: float,
+        top_k: float,
+        repetition_penalty: float,
+        seed: float | None,
+        doc_id: str,
+        rows: Any,
+        request: gr.Request,
+    ) -> dict[Any, Any]:
         user = current_user(request)
         rows = clean_rows(rows)
         sampling = [temperature, top_p, top_k, repetition_penalty, seed]
@@ -884,10 +1136,12 @@ class WriteTab:
                     doc.apply(event)
                     plan_changed |= isinstance(event, PlanReady)
                 yield self.delta_view(doc, plan_changed)
-        except Exception as exc:  # noqa: BLE001 - the page must say what happened, never show a traceback
+        except Exception as exc:
             log.exception("run of %s failed", doc_id)
-            doc.message, doc.level = (f"Something went wrong: {exc}. The text written so far is kept; "
-                                      "press Retry to go on."), "error"
+            doc.message, doc.level = (
+                (f"Something went wrong: {exc}. The text written so far is kept; press Retry to go on."),
+                "error",
+            )
         final = self.live(doc_id, user)
         message, level = (doc.message, doc.level) if doc.message else (None, "info")
         if doc.level == "error":
@@ -901,7 +1155,8 @@ class WriteTab:
             if doc.level not in ("warn", "error"):
                 out[self.message] = message_html(
                     f"Section {keep['index'] + 1} rewritten. Keep the new version, or go back to the previous one?",
-                    "info")
+                    "info",
+                )
         yield out
 
     @staticmethod
@@ -947,12 +1202,19 @@ class WriteTab:
         if problem := self._check_section(doc_id, index, user):
             return gr.skip(), gr.skip(), None, message_html(problem, "warn")
         text = self.studio.store.sections(doc_id)[int(index)].text
-        return gr.update(visible=True), text, int(index), message_html(
-            f"Editing section {int(index) + 1}. Your edit replaces the text; the model's version stays on record.",
-            "info")
+        return (
+            gr.update(visible=True),
+            text,
+            int(index),
+            message_html(
+                f"Editing section {int(index) + 1}. Your edit replaces the text; the model's version stays on record.",
+                "info",
+            ),
+        )
 
-    def on_save_edit(self, doc_id: str, index: Any, text: str, keep: dict[str, Any] | None,
-                     request: gr.Request) -> dict[Any, Any]:
+    def on_save_edit(
+        self, doc_id: str, index: Any, text: str, keep: dict[str, Any] | None, request: gr.Request
+    ) -> dict[Any, Any]:
         """Save the user's text; an edit that changes enough words is kept as a preference pair."""
         user = current_user(request)
         if problem := self._check_section(doc_id, index, user):
@@ -988,16 +1250,31 @@ class WriteTab:
             try:
                 self.studio.document(doc_id, user)
                 if self.studio.is_running(doc_id):
-                    return {self.message: message_html(
-                        "This document is being written right now; choose when it stops.", "warn")}
-                keep_section_version(self.studio, doc_id, index, choice,  # type: ignore[arg-type]
-                                     keep["previous"], user)
+                    return {
+                        self.message: message_html(
+                            "This document is being written right now; choose when it stops.", "warn"
+                        )
+                    }
+                keep_section_version(
+                    self.studio,
+                    doc_id,
+                    index,
+                    choice,  # type: ignore[arg-type]
+                    keep["previous"],
+                    user,
+                )
             except (PreferenceError, StudioError, NotFound) as exc:
                 return {**hide, self.message: message_html(str(exc), "warn")}
             which = "new" if choice == "new" else "previous"
             doc = self.live(doc_id, user)
-            out = self.full_view(doc, user, message=f"Kept the {which} version of section {index + 1}.", level="ok",
-                                 form=False, table=False)
+            out = self.full_view(
+                doc,
+                user,
+                message=f"Kept the {which} version of section {index + 1}.",
+                level="ok",
+                form=False,
+                table=False,
+            )
             out.update(hide)
             return out
 
@@ -1019,12 +1296,14 @@ class WriteTab:
                 except NotFound:
                     return message_html("That document no longer exists.", "warn"), gr.skip()
                 if self.studio.is_running(doc_id):
-                    return message_html("This document is being written right now; rate it when it stops.",
-                                        "warn"), gr.skip()
+                    return message_html(
+                        "This document is being written right now; rate it when it stops.", "warn"
+                    ), gr.skip()
             at = int(index) if scope == "section" else None
             try:
-                record_thumb(self.studio.store, doc_id, label, index=at, reason=(reason or "").strip() or None,
-                             user=user)
+                record_thumb(
+                    self.studio.store, doc_id, label, index=at, reason=(reason or "").strip() or None, user=user
+                )
             except (PreferenceError, NotFound) as exc:
                 return message_html(str(exc), "warn"), gr.skip()
             what = f"section {at + 1}" if at is not None else "the document"

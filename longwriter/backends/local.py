@@ -227,6 +227,7 @@ class LocalBackend:
 
     async def aclose(self) -> None:
         """Drop the weights (on the inference thread, where they live)."""
+
         def _drop() -> None:
             self.model = None
 

@@ -153,10 +153,14 @@ class OpenAIBackend:
         if fmt.extra_stop_ids:
             body["stop_token_ids"] = list(fmt.extra_stop_ids)
         if fmt.api == "completion":
-            body["prompt"] = fmt.render(request.prompt, system=request.system, assistant_prefix=request.assistant_prefix)
+            body["prompt"] = fmt.render(
+                request.prompt, system=request.system, assistant_prefix=request.assistant_prefix
+            )
             body["add_special_tokens"] = False  # the rendered prompt already holds BOS / [gMASK]<sop>
             return "/completions", body
-        body["messages"] = fmt.messages(request.prompt, system=request.system, assistant_prefix=request.assistant_prefix)
+        body["messages"] = fmt.messages(
+            request.prompt, system=request.system, assistant_prefix=request.assistant_prefix
+        )
         if request.assistant_prefix:
             body["continue_final_message"] = True
             body["add_generation_prompt"] = False

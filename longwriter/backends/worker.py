@@ -32,7 +32,7 @@ class InferenceWorker:
         while (job := self._jobs.get()) is not None:
             try:
                 job()
-            except Exception:  # noqa: BLE001 - a broken job must not take the inference thread with it
+            except Exception:
                 logging.getLogger(__name__).exception("inference job failed")
 
     def shutdown(self, timeout: float = 10.0) -> None:

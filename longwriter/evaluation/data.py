@@ -62,7 +62,7 @@ class BenchItem:
 
 
 def language_of(text: str) -> str:
-    """"zh" when the prompt is written in Chinese (any CJK ideograph), else "en"."""
+    """ "zh" when the prompt is written in Chinese (any CJK ideograph), else "en"."""
     return "zh" if _CJK.search(text) else "en"
 
 
@@ -140,9 +140,11 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
 
 def _rows_from_folder(folder: Path, split: str) -> list[dict[str, Any]]:
     """A ``datasets.save_to_disk`` folder (Dataset or DatasetDict), or a folder of JSON Lines files."""
-    if (folder / "dataset_info.json").exists() or (folder / "state.json").exists() or (
-        folder / "dataset_dict.json"
-    ).exists():
+    if (
+        (folder / "dataset_info.json").exists()
+        or (folder / "state.json").exists()
+        or (folder / "dataset_dict.json").exists()
+    ):
         datasets = _datasets()
         loaded = datasets.load_from_disk(str(folder))
         if isinstance(loaded, datasets.DatasetDict):
@@ -177,9 +179,9 @@ def _datasets() -> Any:
     return datasets
 
 
-def load_items(source: str | Path | None = None, limit: int | None = None, split: str = "train") -> tuple[
-    list[BenchItem], str
-]:
+def load_items(
+    source: str | Path | None = None, limit: int | None = None, split: str = "train"
+) -> tuple[list[BenchItem], str]:
     """Items from ``source`` and a description of where they came from.
 
     ``source`` is a ``.jsonl``/``.json`` file, a local folder (``datasets.save_to_disk`` output or
@@ -220,8 +222,13 @@ def ruler_items(lengths: Iterable[int] = RULER_LENGTHS, prompts: Iterable[str] =
         for length in lengths:
             prompt = template.format(length=length)
             items.append(
-                BenchItem(id=f"p{number}-{length}", prompt=prompt, length=int(length), type="ruler",
-                          language=language_of(prompt))
+                BenchItem(
+                    id=f"p{number}-{length}",
+                    prompt=prompt,
+                    length=int(length),
+                    type="ruler",
+                    language=language_of(prompt),
+                )
             )
     return items
 

@@ -118,8 +118,12 @@ def _json_objects(text: str) -> tuple[list[tuple[int, dict[str, Any]]], str | No
             value, end = decoder.raw_decode(text, start)
         except json.JSONDecodeError as exc:
             if start > covered_to:
-                failure = (start, "the JSON object is cut off (truncated answer)" if _unclosed(text, start)
-                           else f"invalid JSON ({exc.msg})")
+                failure = (
+                    start,
+                    "the JSON object is cut off (truncated answer)"
+                    if _unclosed(text, start)
+                    else f"invalid JSON ({exc.msg})",
+                )
             continue
         if isinstance(value, dict):
             found.append((start, value))
@@ -209,12 +213,24 @@ def parse_scores(answer: str) -> dict[str, float]:
     raise JudgeParseError(reason)
 
 
-_WINNERS = {"a": "a", "responsea": "a", "assistanta": "a", "b": "b", "responseb": "b", "assistantb": "b",
-            "tie": "tie", "draw": "tie", "equal": "tie", "neither": "tie", "both": "tie", "same": "tie"}
+_WINNERS = {
+    "a": "a",
+    "responsea": "a",
+    "assistanta": "a",
+    "b": "b",
+    "responseb": "b",
+    "assistantb": "b",
+    "tie": "tie",
+    "draw": "tie",
+    "equal": "tie",
+    "neither": "tie",
+    "both": "tie",
+    "same": "tie",
+}
 
 
 def parse_verdict(answer: str) -> Winner:
-    """"a", "b" or "tie" from a pairwise answer's ``{"winner": …}``; raises :class:`JudgeParseError`."""
+    """ "a", "b" or "tie" from a pairwise answer's ``{"winner": …}``; raises :class:`JudgeParseError`."""
     text = _strip_think(answer or "")
     if not text.strip():
         raise JudgeParseError("the answer is empty")
@@ -309,9 +325,15 @@ class Judge:
         self.id = name or backend.spec.id
 
     def describe(self) -> dict[str, Any]:
-        return {"id": self.id, "backend": self.backend.name, "attempts": self.attempts,
-                "max_tokens": self.max_tokens, "temperature": self.temperature, "top_p": self.top_p,
-                "seed": self.seed}
+        return {
+            "id": self.id,
+            "backend": self.backend.name,
+            "attempts": self.attempts,
+            "max_tokens": self.max_tokens,
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "seed": self.seed,
+        }
 
     async def score(self, instruction: str, response: str) -> Judgement:
         """Six dimension scores for ``response`` to ``instruction``."""
@@ -374,6 +396,8 @@ class Judge:
             if used <= budget:
                 break
             share *= max(0.05, budget / used * 0.95)
-            fitted = [t[: int(len(t) * share)].rstrip() + "\n[… the rest is cut to fit the judge's context window …]"
-                      for t in originals]
+            fitted = [
+                t[: int(len(t) * share)].rstrip() + "\n[… the rest is cut to fit the judge's context window …]"
+                for t in originals
+            ]
         return fitted, fitted is not originals

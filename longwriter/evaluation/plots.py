@@ -29,8 +29,12 @@ def _save(fig: Figure, path: Path) -> Path:
     return path
 
 
-def length_scatter(points: dict[str, list[tuple[int, int]]], path: Path, title: str = "Required vs produced words",
-                   connect: bool = False) -> Path:
+def length_scatter(
+    points: dict[str, list[tuple[int, int]]],
+    path: Path,
+    title: str = "Required vs produced words",
+    connect: bool = False,
+) -> Path:
     """Each configuration's (required, produced) words on log-log axes, with y = x.
 
     ``connect`` draws the median produced length per required length as a line (the ruler plot).
@@ -79,9 +83,13 @@ def bucket_bars(
             bars = ax.bar(xs, values, width=width, label=label)
             for bar, bucket in zip(bars, buckets, strict=True):
                 value = scores.get(bucket)
-                ax.annotate("–" if value is None else f"{value:.0f}",
-                            (bar.get_x() + bar.get_width() / 2, bar.get_height()), ha="center", va="bottom",
-                            fontsize=8)
+                ax.annotate(
+                    "–" if value is None else f"{value:.0f}",
+                    (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                    ha="center",
+                    va="bottom",
+                    fontsize=8,
+                )
         ax.set_xticks(range(len(buckets)), buckets)
         ax.set_ylim(0, 105)
         ax.set_ylabel("S_l")
@@ -129,15 +137,20 @@ def report_plots(report: dict[str, Any], stem: Path) -> dict[str, str]:
     kind = report["kind"]
     if points:
         title = "LongWrite-Ruler: required vs produced words" if kind == "ruler" else "Required vs produced words"
-        plots["lengths"] = str(length_scatter(points, stem.with_name(stem.name + ".lengths.png"), title,
-                                              connect=kind == "ruler"))
+        plots["lengths"] = str(
+            length_scatter(points, stem.with_name(stem.name + ".lengths.png"), title, connect=kind == "ruler")
+        )
     if kind == "longbench-write" and items:
         label = items[0]["config"] or "model"
-        plots["buckets"] = str(bucket_bars({label: _bucket_scores(report["length"]["by_bucket"])},
-                                           stem.with_name(stem.name + ".buckets.png")))
+        plots["buckets"] = str(
+            bucket_bars(
+                {label: _bucket_scores(report["length"]["by_bucket"])}, stem.with_name(stem.name + ".buckets.png")
+            )
+        )
     if kind == "arena":
-        by_config = {label: _bucket_scores(section["by_bucket"])
-                     for label, section in report["length"].items() if section["n"]}
+        by_config = {
+            label: _bucket_scores(section["by_bucket"]) for label, section in report["length"].items() if section["n"]
+        }
         if by_config:
             plots["buckets"] = str(bucket_bars(by_config, stem.with_name(stem.name + ".buckets.png")))
         if report.get("ratings"):

@@ -6,14 +6,11 @@ result is durable the moment it is known and an interrupted run loses at most th
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from longwriter.store import Document, Store
-from longwriter.store.engine import translate_errors
 from longwriter.store.models import EvalComparison, EvalItem, EvalRun, utcnow
 
 
@@ -23,16 +20,10 @@ class EvalRecords:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    @contextmanager
-    def _session(self) -> Iterator[Session]:
-        engine = self.store.engine
-        with translate_errors(engine.url), Session(engine, expire_on_commit=False) as session, session.begin():
-            yield session
-
     # -- runs ---------------------------------------------------------------------------------------
 
     def create_run(self, run: EvalRun, items: list[EvalItem]) -> EvalRun:
-        with self._session() as session:
+        with self.store.session() as session:
             session.add(run)
             session.flush()
             for item in items:
@@ -47,11 +38,11 @@ class EvalRecords:
             .where(EvalRun.kind == kind, EvalRun.fingerprint == fingerprint)
             .order_by(col(EvalRun.created_at).desc())
         )
-        with self._session() as session:
+        with self.store.session() as session:
             return session.exec(query).first()
 
     def run(self, run_id: str) -> EvalRun | None:
-        with self._session() as session:
+        with self.store.session() as session:
             return session.get(EvalRun, run_id)
 
     def runs(self, kind: str | None = None, limit: int = 50) -> list[EvalRun]:
@@ -59,11 +50,11 @@ class EvalRecords:
         query = select(EvalRun).order_by(col(EvalRun.created_at).desc()).limit(limit)
         if kind is not None:
             query = query.where(EvalRun.kind == kind)
-        with self._session() as session:
+        with self.store.session() as session:
             return list(session.exec(query).all())
 
     def update_run(self, run_id: str, **fields: Any) -> EvalRun:
-        with self._session() as session:
+        with self.store.session() as session:
             run = session.get(EvalRun, run_id)
             if run is None:
                 raise LookupError(f"There is no evaluation run {run_id}.")
@@ -74,7 +65,7 @@ class EvalRecords:
 
     def delete_run(self, run_id: str) -> bool:
         """Delete a run with its items and comparisons (the documents it wrote stay in the library)."""
-        with self._session() as session:
+        with self.store.session() as session:
             run = session.get(EvalRun, run_id)
             if run is None:
                 return False
@@ -89,11 +80,11 @@ class EvalRecords:
     def items(self, run_id: str) -> list[EvalItem]:
         """The run's items in their order."""
         query = select(EvalItem).where(EvalItem.run_id == run_id).order_by(col(EvalItem.position), col(EvalItem.id))
-        with self._session() as session:
+        with self.store.session() as session:
             return list(session.exec(query).all())
 
     def update_item(self, item_id: int | None, **fields: Any) -> EvalItem:
-        with self._session() as session:
+        with self.store.session() as session:
             item = session.get(EvalItem, item_id)
             if item is None:
                 raise LookupError(f"There is no evaluation item {item_id}.")
@@ -104,7 +95,7 @@ class EvalRecords:
 
     def label_document(self, doc_id: str, title: str) -> None:
         """Give a document written by an evaluation a title that says so in the library."""
-        with self._session() as session:
+        with self.store.session() as session:
             doc = session.get(Document, doc_id)
             if doc is not None:
                 doc.title = title
@@ -113,12 +104,12 @@ class EvalRecords:
 
     def comparisons(self, run_id: str) -> list[EvalComparison]:
         query = select(EvalComparison).where(EvalComparison.run_id == run_id).order_by(col(EvalComparison.id))
-        with self._session() as session:
+        with self.store.session() as session:
             return list(session.exec(query).all())
 
     def save_comparison(self, row: EvalComparison) -> EvalComparison:
         """Insert the comparison, replacing an earlier one of the same item, pair and order."""
-        with self._session() as session:
+        with self.store.session() as session:
             existing = session.exec(
                 select(EvalComparison).where(
                     EvalComparison.run_id == row.run_id,

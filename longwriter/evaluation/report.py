@@ -111,14 +111,20 @@ def quality_section(records: list[dict[str, Any]], judge: dict[str, Any] | None)
     """
     judged = [r for r in records if r["judgement"] and r["judgement"].get("scores")]
     unparsable = [
-        {"id": r["id"], "key": r["key"], "error": r["judgement"].get("error"),
-         "attempts": r["judgement"].get("attempts", 0),
-         "last_answer": (r["judgement"].get("answers") or [""])[-1][:500]}
-        for r in records if r["judgement"] and not r["judgement"].get("scores")
+        {
+            "id": r["id"],
+            "key": r["key"],
+            "error": r["judgement"].get("error"),
+            "attempts": r["judgement"].get("attempts", 0),
+            "last_answer": (r["judgement"].get("answers") or [""])[-1][:500],
+        }
+        for r in records
+        if r["judgement"] and not r["judgement"].get("scores")
     ]
     not_judged = [
         {"id": r["id"], "key": r["key"], "reason": "generation failed" if r["status"] == "failed" else "not judged yet"}
-        for r in records if not r["judgement"]
+        for r in records
+        if not r["judgement"]
     ]
     mean_scores = {d: mean(float(r["judgement"]["scores"][d]) for r in judged) for d in DIMENSIONS}
     dimensions = {d: None if m is None else (m - 1.0) * 25.0 for d, m in mean_scores.items()}
@@ -130,8 +136,7 @@ def quality_section(records: list[dict[str, Any]], judge: dict[str, Any] | None)
         "dimensions": dimensions,
         "mean_scores": mean_scores,
         "by_type": {
-            name: mean(r["S_q"] for r in judged if r["type"] == name)
-            for name in sorted({r["type"] for r in judged})
+            name: mean(r["S_q"] for r in judged if r["type"] == name) for name in sorted({r["type"] for r in judged})
         },
         "unparsable": unparsable,
         "not_judged": not_judged,
@@ -204,9 +209,12 @@ def ruler_report(
             "reached": reached,
             "lengths": lengths,
         }
-    summary = {**_counts(records), "complete": _counts(records)["pending"] == 0,
-               "reached": {label: c["reached"] for label, c in configs.items()},
-               "max_words": {label: c["max_words"] for label, c in configs.items()}}
+    summary = {
+        **_counts(records),
+        "complete": _counts(records)["pending"] == 0,
+        "reached": {label: c["reached"] for label, c in configs.items()},
+        "max_words": {label: c["max_words"] for label, c in configs.items()},
+    }
     rule = f"median output >= {REACHED_SHARE:.0%} of the required length"
     return {**_header(run), "summary": summary, "reached_rule": rule, "configs": configs, "items": records}
 
@@ -227,8 +235,10 @@ def arena_report(
     pairs: dict[tuple[str, str], dict[str, Any]] = {}
     for c in comparisons:
         first, second = sorted((c.config_a, c.config_b), key=labels.index)
-        entry = pairs.setdefault((first, second), {"a": first, "b": second, "a_wins": 0, "b_wins": 0, "ties": 0,
-                                                   "unparsable": 0, "order_agreement": None})
+        entry = pairs.setdefault(
+            (first, second),
+            {"a": first, "b": second, "a_wins": 0, "b_wins": 0, "ties": 0, "unparsable": 0, "order_agreement": None},
+        )
         if c.winner is None:
             entry["unparsable"] += 1
         elif c.winner == "tie":
@@ -253,9 +263,14 @@ def arena_report(
         except Exception as exc:  # noqa: BLE001 - the verdicts stay useful even if rating fails
             ratings_error = str(exc)
     counts = _counts(records)
-    summary = {**counts, "complete": counts["pending"] == 0, "comparisons": len(comparisons),
-               "judged": len(judged), "unparsable": len(comparisons) - len(judged),
-               "leader": ratings[0]["config"] if ratings else None}
+    summary = {
+        **counts,
+        "complete": counts["pending"] == 0,
+        "comparisons": len(comparisons),
+        "judged": len(judged),
+        "unparsable": len(comparisons) - len(judged),
+        "leader": ratings[0]["config"] if ratings else None,
+    }
     return {
         **_header(run),
         "summary": summary,
@@ -265,8 +280,16 @@ def arena_report(
         "ratings": ratings,
         "ratings_error": ratings_error,
         "comparisons": [
-            {"item": c.item_id, "a": c.config_a, "b": c.config_b, "winner": c.winner, "status": c.status,
-             "attempts": c.attempts, "judge": c.judge, "error": c.error}
+            {
+                "item": c.item_id,
+                "a": c.config_a,
+                "b": c.config_b,
+                "winner": c.winner,
+                "status": c.status,
+                "attempts": c.attempts,
+                "judge": c.judge,
+                "error": c.error,
+            }
             for c in comparisons
         ],
         "items": records,
@@ -297,42 +320,109 @@ def report_tables(report: dict[str, Any]) -> list[tuple[str, list[str], list[lis
     kind = report["kind"]
     if kind == "longbench-write":
         s = report["summary"]
-        tables.append(("Summary", ["items", "done", "failed", "pending", "S_l", "S_q", "S"],
-                       [[_fmt(s[k]) for k in ("items", "done", "failed", "pending", "S_l", "S_q", "S")]]))
-        for title, key in (("S_l by length bucket", "by_bucket"), ("S_l by type", "by_type"),
-                           ("S_l by language", "by_language")):
-            rows = [[name, _fmt(g["n"]), _fmt(g["mean_required"]), _fmt(g["mean_words"]), _fmt(g["S_l"])]
-                    for name, g in report["length"][key].items()]
+        tables.append(
+            (
+                "Summary",
+                ["items", "done", "failed", "pending", "S_l", "S_q", "S"],
+                [[_fmt(s[k]) for k in ("items", "done", "failed", "pending", "S_l", "S_q", "S")]],
+            )
+        )
+        for title, key in (
+            ("S_l by length bucket", "by_bucket"),
+            ("S_l by type", "by_type"),
+            ("S_l by language", "by_language"),
+        ):
+            rows = [
+                [name, _fmt(g["n"]), _fmt(g["mean_required"]), _fmt(g["mean_words"]), _fmt(g["S_l"])]
+                for name, g in report["length"][key].items()
+            ]
             tables.append((title, ["group", "n", "required", "words", "S_l"], rows))
         quality = report.get("quality")
         if quality:
             rows = [[d, _fmt(quality["mean_scores"][d]), _fmt(quality["dimensions"][d])] for d in DIMENSIONS]
             rows.append(["S_q", "", _fmt(quality["S_q"])])
-            title = (f"Quality (judge {quality['judge']['id'] if quality.get('judge') else '?'}: "
-                     f"{quality['judged']} judged, {quality['unparsable_count']} unparsable)")
+            title = (
+                f"Quality (judge {quality['judge']['id'] if quality.get('judge') else '?'}: "
+                f"{quality['judged']} judged, {quality['unparsable_count']} unparsable)"
+            )
             tables.append((title, ["dimension", "mean 1-5", "score"], rows))
-        tables.append(("Items", ["id", "type", "required", "words", "S_l", "S_q", "status"],
-                       [[i["id"], i["type"], _fmt(i["required"]), _fmt(i["words"]), _fmt(i["S_l"]),
-                         _fmt(i["S_q"]) if i["judgement"] and i["judgement"].get("scores")
-                         else ("unparsable" if i["judgement"] else "–"), i["status"]] for i in report["items"]]))
+        tables.append(
+            (
+                "Items",
+                ["id", "type", "required", "words", "S_l", "S_q", "status"],
+                [
+                    [
+                        i["id"],
+                        i["type"],
+                        _fmt(i["required"]),
+                        _fmt(i["words"]),
+                        _fmt(i["S_l"]),
+                        _fmt(i["S_q"])
+                        if i["judgement"] and i["judgement"].get("scores")
+                        else ("unparsable" if i["judgement"] else "–"),
+                        i["status"],
+                    ]
+                    for i in report["items"]
+                ],
+            )
+        )
     elif kind == "ruler":
         rows = []
         for label, c in report["configs"].items():
             for required, at in c["lengths"].items():
                 rows.append([label, required, _fmt(at["n"]), _fmt(at["median_words"]), _fmt(at["S_l"])])
         tables.append(("Required vs produced", ["config", "required", "n", "median words", "S_l"], rows))
-        tables.append(("Largest length reached", ["config", "reached", "max words", "S_l"],
-                       [[label, _fmt(c["reached"]), _fmt(c["max_words"]), _fmt(c["S_l"])]
-                        for label, c in report["configs"].items()]))
+        tables.append(
+            (
+                "Largest length reached",
+                ["config", "reached", "max words", "S_l"],
+                [
+                    [label, _fmt(c["reached"]), _fmt(c["max_words"]), _fmt(c["S_l"])]
+                    for label, c in report["configs"].items()
+                ],
+            )
+        )
     elif kind == "arena":
         if report.get("ratings"):
-            tables.append(("Leaderboard", ["config", "rating", "95% interval", "elo", "W-T-L"],
-                           [[r["config"], _fmt(r["rating"]), f"{r['lower']:.0f} – {r['upper']:.0f}", _fmt(r["elo"]),
-                             f"{r['wins']}-{r['ties']}-{r['losses']}"] for r in report["ratings"]]))
-        tables.append(("Pairs (both orders)", ["A", "B", "A wins", "B wins", "ties", "unparsable", "order agreement"],
-                       [[p["a"], p["b"], _fmt(p["a_wins"]), _fmt(p["b_wins"]), _fmt(p["ties"]), _fmt(p["unparsable"]),
-                         "–" if p["order_agreement"] is None else f"{p['order_agreement']:.0%}"]
-                        for p in report["pairs"]]))
-        tables.append(("Length per configuration", ["config", "n", "S_l"],
-                       [[label, _fmt(s["n"]), _fmt(s["S_l"])] for label, s in report["length"].items()]))
+            tables.append(
+                (
+                    "Leaderboard",
+                    ["config", "rating", "95% interval", "elo", "W-T-L"],
+                    [
+                        [
+                            r["config"],
+                            _fmt(r["rating"]),
+                            f"{r['lower']:.0f} – {r['upper']:.0f}",
+                            _fmt(r["elo"]),
+                            f"{r['wins']}-{r['ties']}-{r['losses']}",
+                        ]
+                        for r in report["ratings"]
+                    ],
+                )
+            )
+        tables.append(
+            (
+                "Pairs (both orders)",
+                ["A", "B", "A wins", "B wins", "ties", "unparsable", "order agreement"],
+                [
+                    [
+                        p["a"],
+                        p["b"],
+                        _fmt(p["a_wins"]),
+                        _fmt(p["b_wins"]),
+                        _fmt(p["ties"]),
+                        _fmt(p["unparsable"]),
+                        "–" if p["order_agreement"] is None else f"{p['order_agreement']:.0%}",
+                    ]
+                    for p in report["pairs"]
+                ],
+            )
+        )
+        tables.append(
+            (
+                "Length per configuration",
+                ["config", "n", "S_l"],
+                [[label, _fmt(s["n"]), _fmt(s["S_l"])] for label, s in report["length"].items()],
+            )
+        )
     return tables

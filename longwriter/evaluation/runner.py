@@ -104,8 +104,9 @@ class GenConfig:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> GenConfig:
-        config = cls(model=data.get("model"), mode=data.get("mode", "agentwrite"),
-                     sampling=dict(data.get("sampling") or {}))
+        config = cls(
+            model=data.get("model"), mode=data.get("mode", "agentwrite"), sampling=dict(data.get("sampling") or {})
+        )
         return config if config.label == data.get("label") else replace(config, name=str(data.get("label", "")))
 
 
@@ -222,8 +223,18 @@ class Evaluator:
         plots: bool = True,
     ) -> AsyncGenerator[EvalEvent, None]:
         """Generate each item, compute words and S_l, then (with ``judge``) S_q; report per bucket and type."""
-        return self._run("longbench-write", items, [config or GenConfig()], source=source, judge=judge, out=out,
-                         fresh=fresh, concurrency=concurrency, include_texts=include_texts, plots=plots)
+        return self._run(
+            "longbench-write",
+            items,
+            [config or GenConfig()],
+            source=source,
+            judge=judge,
+            out=out,
+            fresh=fresh,
+            concurrency=concurrency,
+            include_texts=include_texts,
+            plots=plots,
+        )
 
     def ruler(
         self,
@@ -247,8 +258,18 @@ class Evaluator:
             if not lengths or any(int(n) <= 0 for n in lengths):
                 raise EvalError("The ruler needs positive required lengths.")
             items = ruler_items(lengths, prompts)
-        return self._run("ruler", items, list(configs or [GenConfig()]), source=source, judge=None, out=out,
-                         fresh=fresh, concurrency=concurrency, include_texts=include_texts, plots=plots)
+        return self._run(
+            "ruler",
+            items,
+            list(configs or [GenConfig()]),
+            source=source,
+            judge=None,
+            out=out,
+            fresh=fresh,
+            concurrency=concurrency,
+            include_texts=include_texts,
+            plots=plots,
+        )
 
     def arena(
         self,
@@ -266,8 +287,18 @@ class Evaluator:
         """Every configuration writes every item; the judge compares each pair in both orders; ratings."""
         if len(configs) < 2:
             raise EvalError("An arena needs at least two configurations.")
-        return self._run("arena", items, list(configs), source=source, judge=judge, out=out, fresh=fresh,
-                         concurrency=concurrency, include_texts=include_texts, plots=plots)
+        return self._run(
+            "arena",
+            items,
+            list(configs),
+            source=source,
+            judge=judge,
+            out=out,
+            fresh=fresh,
+            concurrency=concurrency,
+            include_texts=include_texts,
+            plots=plots,
+        )
 
     def report(self, run_id: str, include_texts: bool = True) -> dict[str, Any]:
         """The current report of a stored run (for the app's list of runs and for re-export)."""
@@ -335,15 +366,24 @@ class Evaluator:
         yield RunEnded(status, report, path, plot_paths, error)
 
     def _open(
-        self, kind: EvalKind, items: Sequence[BenchItem], configs: list[GenConfig], source: str,
-        judge: Judge | None, fresh: bool,
+        self,
+        kind: EvalKind,
+        items: Sequence[BenchItem],
+        configs: list[GenConfig],
+        source: str,
+        judge: Judge | None,
+        fresh: bool,
     ) -> tuple[EvalRun, bool]:
         """The run to continue (same fingerprint) or a new one with a row per item and configuration."""
         digest = items_digest(items)
         identity = {"kind": kind, "items": digest, "configs": [c.to_json() for c in configs]}
         fingerprint = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:32]
-        config = {"configs": [c.to_json() for c in configs], "items": len(items), "data_digest": digest,
-                  "judge": judge.describe() if judge else None}
+        config = {
+            "configs": [c.to_json() for c in configs],
+            "items": len(items),
+            "data_digest": digest,
+            "judge": judge.describe() if judge else None,
+        }
         run = None if fresh else self.records.find_run(kind, fingerprint)
         if run is not None:
             if judge is None and run.config.get("judge"):
@@ -399,8 +439,13 @@ class Evaluator:
         doc = store.get_document(row.document_id) if row.document_id else None
         if doc is None:
             try:
-                doc = self.studio.create(row.prompt, row.required_words, mode=config.mode, model=config.model,
-                                         sampling=dict(config.sampling) or None)
+                doc = self.studio.create(
+                    row.prompt,
+                    row.required_words,
+                    mode=config.mode,
+                    model=config.model,
+                    sampling=dict(config.sampling) or None,
+                )
             except StudioError as exc:
                 self.records.update_item(row.id, status="failed", error=str(exc), words=0, length_score=0.0)
                 yield ItemFinished(row.key, row.config, row.required_words, 0, 0.0, "failed", str(exc))
@@ -425,8 +470,14 @@ class Evaluator:
             score = length_score(row.required_words, words)
             status = "done" if doc.status == "done" else "failed"
             error = None if status == "done" else (doc.error or f"the document ended as {doc.status!r}")
-            self.records.update_item(row.id, status=status, words=words, length_score=score, error=error,
-                                     seconds=row.seconds + time.monotonic() - started)
+            self.records.update_item(
+                row.id,
+                status=status,
+                words=words,
+                length_score=score,
+                error=error,
+                seconds=row.seconds + time.monotonic() - started,
+            )
             finished = True
             yield ItemFinished(row.key, row.config, row.required_words, words, score, status, error)
         finally:
@@ -466,7 +517,7 @@ class Evaluator:
         todo: list[tuple[str, str, str]] = []
         for item_id in item_ids:
             for i, first in enumerate(labels):
-                for second in labels[i + 1:]:
+                for second in labels[i + 1 :]:
                     for a, b in ((first, second), (second, first)):
                         done = existing.get((item_id, a, b))
                         if done is not None and done.judge == judge.id:
@@ -476,13 +527,23 @@ class Evaluator:
 
         async def one(item_id: str, a: str, b: str, number: int) -> AsyncGenerator[EvalEvent, None]:
             row_a, row_b = rows[(a, item_id)], rows[(b, item_id)]
-            verdict = await judge.compare(row_a.prompt, self._text(row_a.document_id) or "",
-                                          self._text(row_b.document_id) or "")
-            self.records.save_comparison(EvalComparison(
-                run_id=run.id, item_id=item_id, config_a=a, config_b=b, judge=judge.id, winner=verdict.winner,
-                status="done" if verdict.winner else "unparsable", attempts=verdict.attempts,
-                answer=verdict.answers[-1] if verdict.answers else "", error=verdict.error,
-            ))
+            verdict = await judge.compare(
+                row_a.prompt, self._text(row_a.document_id) or "", self._text(row_b.document_id) or ""
+            )
+            self.records.save_comparison(
+                EvalComparison(
+                    run_id=run.id,
+                    item_id=item_id,
+                    config_a=a,
+                    config_b=b,
+                    judge=judge.id,
+                    winner=verdict.winner,
+                    status="done" if verdict.winner else "unparsable",
+                    attempts=verdict.attempts,
+                    answer=verdict.answers[-1] if verdict.answers else "",
+                    error=verdict.error,
+                )
+            )
             yield PairJudged(item_id, a, b, verdict.winner, verdict.error, number, len(todo))
 
         jobs = [(lambda t=t, n=n: one(t[0], t[1], t[2], n)) for n, t in enumerate(todo, start=1)]
@@ -505,8 +566,9 @@ class Evaluator:
         if run.kind == "ruler":
             report = ruler_report(run, rows, texts, include_texts)
         elif run.kind == "arena":
-            report = arena_report(run, rows, texts, self.records.comparisons(run.id), rate=rate_battles,
-                                  include_texts=include_texts)
+            report = arena_report(
+                run, rows, texts, self.records.comparisons(run.id), rate=rate_battles, include_texts=include_texts
+            )
         else:
             report = longbench_report(run, rows, texts, include_texts)
         report["status"] = run.status
@@ -519,7 +581,12 @@ class Evaluator:
             write_json(self._build(run, include_texts), path)
 
     def _finish(
-        self, run_id: str, status: EvalRunStatus, path: Path, include_texts: bool, plots: bool,
+        self,
+        run_id: str,
+        status: EvalRunStatus,
+        path: Path,
+        include_texts: bool,
+        plots: bool,
         error: str | None = None,
     ) -> tuple[dict[str, Any], dict[str, str]]:
         run = self.records.update_run(run_id, status=status, error=error)

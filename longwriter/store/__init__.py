@@ -6,8 +6,17 @@ See :mod:`longwriter.store.migrate` for how the schema evolves.
 
 from longwriter.store.engine import StoreError, make_engine
 from longwriter.store.migrate import upgrade
-from longwriter.store.models import Battle, Document, Feedback, Generation, PreferencePair, Section
-from longwriter.store.models import EvalComparison, EvalItem, EvalRun
+from longwriter.store.models import (
+    Battle,
+    Document,
+    EvalComparison,
+    EvalItem,
+    EvalRun,
+    Feedback,
+    Generation,
+    PreferencePair,
+    Section,
+)
 from longwriter.store.recorder import record
 from longwriter.store.repo import NotFound, Store
 

@@ -103,8 +103,12 @@ class _Recorder:
                 self.store.set_plan(doc_id, plan, raw)
                 if raw:  # the model's planning call; a user-supplied plan has no raw text
                     self._add_generation(
-                        kind="plan", section_index=None, output=raw, started_at=self.started_at,
-                        seconds=time.monotonic() - self.started, status="failed" if fallback else "done",
+                        kind="plan",
+                        section_index=None,
+                        output=raw,
+                        started_at=self.started_at,
+                        seconds=time.monotonic() - self.started,
+                        status="failed" if fallback else "done",
                     )
             case SectionStarted(index=index, target_words=target, prompt=prompt):
                 self.drafts[index] = _Draft(prompt=prompt)
@@ -130,9 +134,15 @@ class _Recorder:
                 self.flush()
                 self.store.save_section(doc_id, event.index, text=event.text, reasoning=draft.reasoning, status="done")
                 self._add_generation(
-                    kind=self.kind, section_index=event.index, prompt=event.prompt or draft.prompt,
-                    output=event.text, output_tokens=event.tokens, started_at=draft.started_at,
-                    seconds=event.seconds, stop_reason=event.stop_reason, status="done",
+                    kind=self.kind,
+                    section_index=event.index,
+                    prompt=event.prompt or draft.prompt,
+                    output=event.text,
+                    output_tokens=event.tokens,
+                    started_at=draft.started_at,
+                    seconds=event.seconds,
+                    stop_reason=event.stop_reason,
+                    status="done",
                 )
             case DocumentDone():
                 self.finish("done")
@@ -149,9 +159,7 @@ class _Recorder:
                 draft.dirty = False
         self.last_flush = time.monotonic()
 
-    def finish(
-        self, status: DocumentStatus | None, error: str | None = None, failed_index: int | None = None
-    ) -> None:
+    def finish(self, status: DocumentStatus | None, error: str | None = None, failed_index: int | None = None) -> None:
         """End the run once: save drafts, mark unfinished sections stopped (or failed), set the status.
 
         ``status`` None means the stream ended without saying how: the document is "done" when

@@ -62,10 +62,17 @@ class Store:
         self.engine.dispose()
 
     @contextmanager
-    def _session(self) -> Iterator[Session]:
-        with translate_errors(self.engine.url), Session(self.engine, expire_on_commit=False) as session:
-            with session.begin():
-                yield session
+    def session(self) -> Iterator[Session]:
+        """One short transaction, committed on exit: every call of the app is one, so whatever it
+        wrote is durable the moment it returns. Storage failures come out as :class:`StoreError`.
+
+        The preference and evaluation tables live in this same database and use this too."""
+        with (
+            translate_errors(self.engine.url),
+            Session(self.engine, expire_on_commit=False) as session,
+            session.begin(),
+        ):
+            yield session
 
     # -- documents --------------------------------------------------------------------------
 
@@ -97,7 +104,7 @@ class Store:
             title=title,
             parent_id=parent_id,
         )
-        with self._session() as session:
+        with self.session() as session:
             session.add(doc)
             if plan is not None:
                 _apply_plan(session, doc, plan, raw="")
@@ -105,7 +112,7 @@ class Store:
 
     def get_document(self, doc_id: str, user: str | None = None) -> Document | None:
         """The document, or None; with ``user``, only that user's documents are visible."""
-        with self._session() as session:
+        with self.session() as session:
             return _find(session, doc_id, user)
 
     def list_documents(self, user: str | None = None, search: str | None = None, limit: int = 200) -> list[Document]:
@@ -127,7 +134,7 @@ class Store:
                 )
             )
         query = query.order_by(col(Document.updated_at).desc(), col(Document.created_at).desc()).limit(limit)
-        with self._session() as session:
+        with self.session() as session:
             return list(session.exec(query).all())
 
     def set_plan(self, doc_id: str, plan: Plan, raw: str = "") -> Document:
@@ -137,21 +144,21 @@ class Store:
         plan), so editing a half-written document's plan keeps the finished sections; a changed
         step starts over empty, and rows past the end of the plan are deleted.
         """
-        with self._session() as session:
+        with self.session() as session:
             doc = _get(session, doc_id)
             _apply_plan(session, doc, plan, raw)
             return doc
 
     def set_status(self, doc_id: str, status: DocumentStatus, error: str | None = None) -> Document:
         """Set the document's status; ``error`` is kept with "failed" and cleared otherwise."""
-        with self._session() as session:
+        with self.session() as session:
             doc = _get(session, doc_id)
             doc.status, doc.error, doc.updated_at = status, error, utcnow()
             return doc
 
     def delete_document(self, doc_id: str, user: str | None = None) -> bool:
         """Delete the document with its sections and generations; False if there was none to delete."""
-        with self._session() as session:
+        with self.session() as session:
             doc = _find(session, doc_id, user)
             if doc is None:
                 return False
@@ -160,7 +167,7 @@ class Store:
 
     def duplicate_document(self, doc_id: str, user: str | None = None) -> Document:
         """A new document with the same request, settings and plan but no text, to rewrite or re-plan."""
-        with self._session() as session:
+        with self.session() as session:
             source = _find(session, doc_id, user)
             if source is None:
                 raise NotFound(f"There is no document {doc_id}.")
@@ -184,7 +191,7 @@ class Store:
 
     def sections(self, doc_id: str) -> list[Section]:
         """The document's sections in plan order."""
-        with self._session() as session:
+        with self.session() as session:
             return list(session.exec(_sections_of(doc_id)).all())
 
     def save_section(
@@ -202,7 +209,7 @@ class Store:
         A section missing from the table takes its main point and budget from the document's plan.
         The document's word count and length score follow every text change.
         """
-        with self._session() as session:
+        with self.session() as session:
             doc = _get(session, doc_id)
             section = _section(session, doc, index, create=True)
             if reasoning is not None:
@@ -220,7 +227,7 @@ class Store:
         The model's original output stays in its generation row, so an edit can later become a
         preference pair (model text vs. edited text).
         """
-        with self._session() as session:
+        with self.session() as session:
             doc = _get(session, doc_id)
             section = _section(session, doc, index, create=False)
             _set_text(session, doc, section, text)
@@ -234,7 +241,7 @@ class Store:
 
     def add_generation(self, generation: Generation) -> Generation:
         """Record one model call (its ``document_id`` must exist); returns it with its id."""
-        with self._session() as session:
+        with self.session() as session:
             _get(session, generation.document_id)
             session.add(generation)
             session.flush()  # assigns the id before the session closes
@@ -243,7 +250,7 @@ class Store:
     def generations(self, doc_id: str) -> list[Generation]:
         """The document's generations in the order they were recorded."""
         query = select(Generation).where(Generation.document_id == doc_id).order_by(col(Generation.id))
-        with self._session() as session:
+        with self.session() as session:
             return list(session.exec(query).all())
 
 

@@ -73,7 +73,9 @@ def upgrade() -> None:
         _document_fk("preference_pairs", "chosen_document_id"),
         _document_fk("preference_pairs", "rejected_document_id"),
         sa.ForeignKeyConstraint(
-            ["generation_id"], ["generations.id"], name="fk_preference_pairs_generation_id_generations",
+            ["generation_id"],
+            ["generations.id"],
+            name="fk_preference_pairs_generation_id_generations",
             ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(
