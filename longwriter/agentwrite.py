@@ -77,7 +77,9 @@ class LengthControl:
     """How hard the writer steers each section toward its word budget."""
 
     continue_below: float = 0.75
-    """A section under this share of its budget is continued ..."""
+    """A section under this share of its budget is continued, the model not allowed to end again
+    before it reaches that share (``min_tokens``: left alone, a small model that ended once
+    tends to end again at once) ..."""
     max_continuations: int = 2
     """... at most this many times."""
     finish_above: float = 1.0
@@ -380,8 +382,10 @@ class AgentWriter:
         continuations = 0
         cap = max(1, int(target * self.length.cut_above))
         while True:
-            remaining_words = max(target - count_words(text), target // 4, 40)
-            request = self._request(prompt, self._max_tokens(remaining_words), assistant_prefix=text)
+            words = count_words(text)
+            max_tokens = self._max_tokens(max(target - words, target // 4, 40))
+            floor = self._tokens(target * self.length.continue_below - words) if continuations else 0
+            request = self._request(prompt, max_tokens, assistant_prefix=text, min_tokens=floor)
             splitter = ThinkSplitter(answering=bool(text)) if self.backend.spec.format.think else None
             head = not text.strip()  # hold the first line back to strip "Paragraph N" markers
             pending = ""
@@ -478,7 +482,9 @@ class AgentWriter:
             "context window; shorten the instruction or use fewer sections."
         )
 
-    def _request(self, prompt: str, max_tokens: int, assistant_prefix: str = "") -> GenerationRequest:
+    def _request(
+        self, prompt: str, max_tokens: int, assistant_prefix: str = "", min_tokens: int = 0
+    ) -> GenerationRequest:
         s = self.sampling
         return GenerationRequest(
             prompt=prompt,
@@ -489,11 +495,16 @@ class AgentWriter:
             repetition_penalty=s.repetition_penalty,
             seed=s.seed,
             assistant_prefix=assistant_prefix,
+            min_tokens=min_tokens,
         )
 
     def _max_tokens(self, words: int) -> int:
         """Token budget for ``words`` words: the cut-off ratio plus margin, at the learned rate."""
         return math.ceil(words * self.length.cut_above * self._tokens_per_word) + 32
+
+    def _tokens(self, words: float) -> int:
+        """Tokens that ``words`` words take at the learned rate (none for a negative count)."""
+        return max(0, math.ceil(words * self._tokens_per_word))
 
     def _plan_tokens(self, target_words: int) -> int:
         sections = max(1, target_words // 300)

@@ -124,6 +124,7 @@ def _sampling(body: dict[str, Any]) -> dict[str, Any]:
         "repetition_penalty": float(body.get("repetition_penalty", 1.0)),
         "stop": (stop,) if isinstance(stop, str) else tuple(stop),
         "seed": body.get("seed"),
+        "min_tokens": int(body.get("min_tokens", 0)),
     }
 
 

@@ -7,6 +7,7 @@ from dataclasses import replace
 import pytest
 
 from longwriter.agentwrite import AgentWriter, section_prompt, strip_marker
+from longwriter.backends.base import GenerationRequest
 from longwriter.backends.local import LocalBackend
 from longwriter.documents import document_record
 from longwriter.events import (
@@ -144,6 +145,15 @@ async def test_prompts_fit_a_small_context_window_without_touching_the_plan(loca
     assert backend.count_tokens(prompt) + budget <= 1024
     assert plan.to_text() in prompt and "omitted here for length" in prompt
     assert previous[-1] in prompt  # the most recent text is what is kept
+
+
+async def test_min_tokens_keeps_the_model_from_ending_early(local_backend: LocalBackend) -> None:
+    ask = GenerationRequest(prompt="Is the sky blue? Answer yes or no.", max_tokens=80, temperature=0.0, top_p=1.0)
+    free = "".join([piece async for piece in local_backend.stream(ask)])
+    held = "".join([piece async for piece in local_backend.stream(replace(ask, min_tokens=48))])
+    assert local_backend.count_tokens(free) < 24  # left alone, the model answers and ends ...
+    assert local_backend.count_tokens(held) >= 40  # ... held, it goes on (decoded text re-tokenises a little shorter)
+    assert held.startswith(free.strip()[:3])
 
 
 def test_section_prompts_share_a_growing_prefix() -> None:

@@ -61,6 +61,7 @@ async def test_chat_format_streams_through_chat_api(local_backend: Backend) -> N
         repetition_penalty=1.1,
         seed=0,
         stop=("\n\n\n",),
+        min_tokens=8,
     )
     with serve(local_backend) as server:
         async with client(local_backend.spec, server.base_url) as backend:

@@ -20,7 +20,11 @@ class BackendError(RuntimeError):
 
 @dataclass(frozen=True)
 class GenerationRequest:
-    """One generation: the user prompt, optional system prompt and an assistant prefix to continue."""
+    """One generation: the user prompt, optional system prompt and an assistant prefix to continue.
+
+    ``min_tokens`` keeps the model from ending (its end token or a stop) before that many new
+    tokens: how a section that ended far short of its budget is made to go on.
+    """
 
     prompt: str
     max_tokens: int
@@ -32,6 +36,7 @@ class GenerationRequest:
     assistant_prefix: str = ""
     stop: tuple[str, ...] = ()
     seed: int | None = None
+    min_tokens: int = 0
 
 
 @runtime_checkable
