@@ -16,7 +16,9 @@ if ! "$PY" -c "import torch" 2>/dev/null; then
   if command -v nvidia-smi >/dev/null 2>&1; then
     pip torch                                    # CUDA build from PyPI
   else
-    pip --no-index torch==2.13.0 2>/dev/null \
+    # A CPU wheel the machine keeps locally (pip's find-links) if it has one, its dependencies from
+    # PyPI; otherwise PyTorch's CPU index. (PyPI itself has no +cpu builds, so the first fails fast.)
+    pip torch==2.13.0+cpu 2>/dev/null \
       || pip torch --index-url https://download.pytorch.org/whl/cpu
   fi
 fi

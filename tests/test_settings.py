@@ -161,14 +161,15 @@ def test_compose_has_the_three_services_each_with_a_health_check(compose: dict[s
     assert "pg_isready" in " ".join(services["postgres"]["healthcheck"]["test"])
 
 
-def test_compose_volumes_keep_data_weights_and_database(compose: dict[str, Any]) -> None:
+def test_compose_volumes_keep_data_weights_caches_and_database(compose: dict[str, Any]) -> None:
     services = compose["services"]
     declared = set(compose["volumes"])
     mounts = {name: {m.split(":")[0]: m.split(":")[1] for m in s.get("volumes", [])} for name, s in services.items()}
     assert mounts["studio"]["studio-data"] == services["studio"]["environment"]["LONGWRITER_DATA_DIR"]
     assert mounts["vllm"]["hf-cache"] == "/root/.cache/huggingface"
+    assert mounts["vllm"]["vllm-cache"] == "/root/.cache/vllm"  # compiled graphs: restarts skip compiling
     assert mounts["postgres"]["postgres-data"] == "/var/lib/postgresql/data"
-    assert declared == {"studio-data", "hf-cache", "postgres-data"}
+    assert declared == {"studio-data", "hf-cache", "vllm-cache", "postgres-data"}
 
 
 def test_compose_vllm_serves_what_the_studio_asks_for(compose: dict[str, Any]) -> None:
