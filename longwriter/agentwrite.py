@@ -77,9 +77,9 @@ class LengthControl:
     """How hard the writer steers each section toward its word budget."""
 
     continue_below: float = 0.75
-    """A section under this share of its budget is continued, the model not allowed to end again
-    before it reaches that share (``min_tokens``: left alone, a small model that ended once
-    tends to end again at once) ..."""
+    """A section under this share of its budget when the model ends (or after a loop is cut out)
+    is continued, the model not allowed to end again before it reaches that share (``min_tokens``:
+    left alone, a small model that ended once tends to end again at once) ..."""
     max_continuations: int = 2
     """... at most this many times."""
     finish_above: float = 1.0
@@ -378,10 +378,10 @@ class AgentWriter:
             yield SectionReset(index, prefix)  # the stored partial text this run continues
         started = time.monotonic()
         text = prefix
-        reason: StopReason = "complete"
         continuations = 0
         cap = max(1, int(target * self.length.cut_above))
         while True:
+            reason: StopReason = "complete"
             words = count_words(text)
             max_tokens = self._max_tokens(max(target - words, target // 4, 40))
             floor = self._tokens(target * self.length.continue_below - words) if continuations else 0
@@ -437,8 +437,9 @@ class AgentWriter:
             if reason in ("length-cap", "loop"):
                 text = self._trim(text, prefix, cap, reason)
                 yield SectionReset(index, text)
-            if reason != "complete":
+            if reason in ("target", "length-cap"):
                 break
+            # The model ended, or looped and was cut back: go on if that left the section short.
             short = count_words(text) < target * self.length.continue_below
             if not short or continuations >= self.length.max_continuations or produced == 0:
                 break

@@ -19,13 +19,14 @@ from longwriter.plan import Plan, Section
 
 
 class EndsEarly:
-    """A model that writes one sentence and ends, whatever it is asked; it keeps every request."""
+    """A model that writes its next reply (the last one again once they run out) and ends,
+    whatever it is asked; it keeps every request."""
 
     name = "ends-early"
 
-    def __init__(self, sentence: str) -> None:
+    def __init__(self, *replies: str) -> None:
         self.spec = resolve("smollm2-135m", Path("/nonexistent"))
-        self.sentence = sentence
+        self.replies = list(replies)
         self.requests: list[GenerationRequest] = []
 
     @property
@@ -37,7 +38,8 @@ class EndsEarly:
 
     async def stream(self, request: GenerationRequest) -> AsyncIterator[str]:
         self.requests.append(request)
-        yield self.sentence
+        for sentence in self.replies[min(len(self.requests), len(self.replies)) - 1].split(". "):
+            yield sentence.strip() + ". "  # a sentence at a time, as a model streams
 
     async def aclose(self) -> None:
         pass
@@ -68,3 +70,30 @@ async def test_a_section_that_reaches_its_floor_is_not_continued() -> None:
     backend = EndsEarly("Rivers bend where the bank is soft and the water slow. ")
     done = await write_one(backend, 10)
     assert done.continuations == 0 and [request.min_tokens for request in backend.requests] == [0]
+
+
+async def test_a_section_cut_back_for_looping_is_continued_when_that_left_it_short() -> None:
+    words = [
+        "stone",
+        "reed",
+        "willow",
+        "heron",
+        "silt",
+        "delta",
+        "ferry",
+        "mill",
+        "bridge",
+        "otter",
+        "salmon",
+        "barge",
+        "lock",
+        "weir",
+        "ford",
+    ]
+    varied = " ".join(f"The {a} meets the {b} where the {c} lies." for a, b, c in zip(words, words[3:], words[6:]))
+    backend = EndsEarly("Rivers bend where the bank is soft. " + "The water turns again and again. " * 40, varied)
+    done = await write_one(backend, 200)
+    assert [request.min_tokens > 0 for request in backend.requests] == [False, True, True]
+    assert done.continuations == 2 and done.stop_reason == "complete"
+    assert done.text.count("The water turns again") == 1  # the loop was cut after its first round
+    assert "The stone meets the heron" in done.text and done.words >= 150
