@@ -290,17 +290,19 @@ class WriteTab:
                             max_lines=3,
                             elem_id="lw-thumb-reason",
                         )
+                        # Icons from files, not emoji: a browser without an emoji font shows those as boxes.
+                        up, down = ASSETS / "thumb-up.svg", ASSETS / "thumb-down.svg"
                         self.thumb_sec_up = gr.Button(
-                            "👍 Section", size="sm", min_width=90, scale=0, elem_id="lw-thumb-section-up"
+                            "Good section", icon=up, size="sm", min_width=135, scale=0, elem_id="lw-thumb-section-up"
                         )
                         self.thumb_sec_down = gr.Button(
-                            "👎 Section", size="sm", min_width=90, scale=0, elem_id="lw-thumb-section-down"
+                            "Bad section", icon=down, size="sm", min_width=135, scale=0, elem_id="lw-thumb-section-down"
                         )
                         self.thumb_doc_up = gr.Button(
-                            "👍 Document", size="sm", min_width=100, scale=0, elem_id="lw-thumb-doc-up"
+                            "Good document", icon=up, size="sm", min_width=150, scale=0, elem_id="lw-thumb-doc-up"
                         )
                         self.thumb_doc_down = gr.Button(
-                            "👎 Document", size="sm", min_width=100, scale=0, elem_id="lw-thumb-doc-down"
+                            "Bad document", icon=down, size="sm", min_width=150, scale=0, elem_id="lw-thumb-doc-down"
                         )
                 # After a section is regenerated: which version stays (recorded as a preference pair).
                 self.keep_state = gr.State(None)
@@ -1307,7 +1309,7 @@ class WriteTab:
             except (PreferenceError, NotFound) as exc:
                 return message_html(str(exc), "warn"), gr.skip()
             what = f"section {at + 1}" if at is not None else "the document"
-            return message_html(f"Thanks — {'👍' if label else '👎'} on {what} recorded.", "ok"), ""
+            return message_html(f"Thanks — {what} rated {'good' if label else 'bad'}; recorded.", "ok"), ""
 
         return handler
 
