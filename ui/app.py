@@ -21,12 +21,12 @@ from longwriter.settings import Settings, get_settings
 from longwriter.studio import Studio
 from ui import presets
 from ui.api import register_api
+from ui.common import ASSETS
 from ui.library import LibraryTab
 from ui.write import WriteTab
 
 log = logging.getLogger(__name__)
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
 EXTRA_TABS: Sequence[tuple[str, str, str]] = (
     ("Arena", "ui.arena", "build_arena_tab"),
     ("Data", "ui.data", "build_data_tab"),

@@ -25,6 +25,9 @@ from longwriter.documents import export_bytes, export_filename
 
 T = TypeVar("T")
 
+ASSETS = Path(__file__).with_name("assets")
+"""The page's stylesheet, logo, icons and examples: package data, so an installed copy has them too."""
+
 UPDATE_INTERVAL = 0.3
 """Seconds between UI updates while a stream runs (about three per second)."""
 

@@ -20,7 +20,6 @@ import html
 import json
 import logging
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -32,7 +31,7 @@ from longwriter.preferences import PreferenceError, keep_section_version, record
 from longwriter.store import NotFound
 from longwriter.studio import Studio, StudioError
 from ui import presets
-from ui.common import UPDATE_INTERVAL, clip, current_user, export_file, throttled
+from ui.common import ASSETS, UPDATE_INTERVAL, clip, current_user, export_file, throttled
 from ui.view import (
     LiveDoc,
     message_html,
@@ -44,7 +43,6 @@ from ui.view import (
 
 log = logging.getLogger(__name__)
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
 MODES = [
     ("AgentWrite: plan, then section by section", "agentwrite"),
     ("Single pass", "single"),
@@ -58,7 +56,7 @@ GENERATE = "generate"
 
 
 def load_examples() -> list[dict[str, Any]]:
-    """Example requests from ``assets/examples.json`` (English and Chinese)."""
+    """Example requests from ``ui/assets/examples.json`` (English and Chinese)."""
     try:
         items = json.loads((ASSETS / "examples.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):

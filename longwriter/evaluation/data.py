@@ -16,8 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-ASSETS = Path(__file__).resolve().parents[2] / "assets" / "eval"
-MINI_SET = ASSETS / "longwriter-mini.jsonl"
+MINI_SET = Path(__file__).with_name("sets") / "longwriter-mini.jsonl"
 """The small bilingual set this project wrote itself (English and Chinese, 200 to 10,000 words)."""
 MINI_NAMES = ("mini", "longwriter-mini")
 
