@@ -7,10 +7,12 @@ directory and database.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from web import chromium
 
 from longwriter.backends.local import LocalBackend
 from longwriter.catalog import resolve
@@ -46,3 +48,10 @@ async def studio(settings: Settings, local_backend: LocalBackend) -> AsyncIterat
     studio.use_backend(local_backend)
     yield studio
     await studio.aclose()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium, one per test module (see ``web.chromium``)."""
+    with chromium() as opened:
+        yield opened

@@ -8,13 +8,13 @@ by the embedded SmolLM2-135M, so the battle takes about a minute on two CPU core
 from __future__ import annotations
 
 import json
-import shutil
-import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
+from web import chromium, free_port
 
 from longwriter.export_cli import export_app
 from longwriter.preferences import Filters, arena_outcomes, get_battle, pairs
@@ -24,24 +24,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.model, pytest.mark.timeout(2400)]
 WRITE_TIMEOUT_MS = 1_800_000
 """Two ~100-word documents take about a minute on two idle cores; far longer when the machine is busy."""
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 A_LABEL = "smollm2-135m · single · default"
 B_LABEL = "smollm2-135m · single · creative"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -60,18 +44,11 @@ def app_url(studio: Studio) -> Iterator[str]:
 
 
 @pytest.fixture
-def page(app_url: str) -> Iterator[object]:
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        pytest.skip("Debian's chromium is not installed")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(app_url)
-            yield page
-        finally:
-            browser.close()
+def page(app_url: str) -> Iterator[Any]:
+    with chromium() as browser:  # opened after the studio: Playwright's loop would block its asyncio
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(app_url)
+        yield page
 
 
 def test_a_browser_battle_ends_in_a_stored_vote_and_an_exported_pair(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import socket
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -24,6 +23,7 @@ import huggingface_hub.constants
 import pytest
 import torch
 from rich.console import Console
+from web import free_port
 
 from longwriter import doctor
 from longwriter.doctor import Check, render_checks, run_checks
@@ -49,13 +49,6 @@ def by_name(checks: list[Check]) -> dict[str, Check]:
     names = [c.name for c in checks]
     assert len(names) == len(set(names)), names
     return {c.name: c for c in checks}
-
-
-def free_port() -> int:
-    """A port nothing listens on: bound once to get a number, then released."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # -- a tiny OpenAI-compatible model list ------------------------------------------------------------

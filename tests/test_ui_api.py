@@ -9,7 +9,6 @@ model: failures mid-stream, two documents at once and the queue, login and per-u
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError, AuthenticationError
 from scripted import ScriptedBackend
+from web import free_port
 
 from longwriter.backends.worker import inference_worker
 from longwriter.catalog import resolve
@@ -30,12 +30,6 @@ from ui.app import auth_pairs, build_app
 from ui.common import current_user, throttled
 
 pytestmark = pytest.mark.timeout(600)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class App:
