@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from typer.testing import CliRunner
-from web import chromium, free_port
+from web import App, chromium
 
 from longwriter.export_cli import export_app
 from longwriter.preferences import Filters, arena_outcomes, get_battle, pairs
@@ -30,17 +30,11 @@ B_LABEL = "smollm2-135m · single · creative"
 
 @pytest.fixture
 def app_url(studio: Studio) -> Iterator[str]:
-    from ui.app import build_app
-
-    demo = build_app(studio)
-    demo.queue()
-    demo.launch(
-        server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True, run_history=False
-    )
+    app = App(studio)
     try:
-        yield demo.local_url
+        yield app.url
     finally:
-        demo.close()
+        app.close()
 
 
 @pytest.fixture

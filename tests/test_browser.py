@@ -21,14 +21,13 @@ from typing import Any
 
 import pytest
 from scripted import ScriptedBackend
-from web import free_port
+from web import App
 
 from longwriter.backends.worker import inference_worker
 from longwriter.documents import document_record, to_markdown
 from longwriter.plan import Plan, Section
 from longwriter.settings import Settings
 from longwriter.studio import Studio
-from ui.app import build_app, style_options
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
 
@@ -45,26 +44,6 @@ def page(browser: Any) -> Iterator[Any]:
     yield page
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
-
-
-class App:
-    def __init__(self, studio: Studio, auth: list[tuple[str, str]] | None = None, concurrency: int = 2) -> None:
-        self.studio = studio
-        self.demo = build_app(studio, concurrency=concurrency)
-        self.demo.queue()
-        _, self.url, _ = self.demo.launch(
-            prevent_thread_lock=True,
-            server_name="127.0.0.1",
-            server_port=free_port(),
-            auth=auth,
-            quiet=True,
-            run_history=False,
-            **style_options(),
-        )
-
-    def close(self) -> None:
-        self.demo.close()
-        self.studio.store.close()
 
 
 def doc_id_of(page: Any) -> str:

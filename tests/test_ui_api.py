@@ -19,41 +19,17 @@ import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError, AuthenticationError
 from scripted import ScriptedBackend
-from web import free_port
+from web import App
 
 from longwriter.backends.worker import inference_worker
 from longwriter.catalog import resolve
 from longwriter.documents import document_record, to_markdown
 from longwriter.settings import Settings
 from longwriter.studio import Studio
-from ui.app import auth_pairs, build_app
+from ui.app import auth_pairs
 from ui.common import current_user, throttled
 
 pytestmark = pytest.mark.timeout(600)
-
-
-class App:
-    """A launched app and its studio; ``client()`` makes an API client (optionally logged in)."""
-
-    def __init__(self, studio: Studio, auth: list[tuple[str, str]] | None = None, concurrency: int = 2) -> None:
-        self.studio = studio
-        self.demo = build_app(studio, concurrency=concurrency)
-        self.demo.queue()
-        _, self.url, _ = self.demo.launch(
-            prevent_thread_lock=True,
-            server_name="127.0.0.1",
-            server_port=free_port(),
-            auth=auth,
-            quiet=True,
-            run_history=False,
-        )
-
-    def client(self, auth: tuple[str, str] | None = None) -> Client:
-        return Client(self.url, auth=auth, verbose=False)
-
-    def close(self) -> None:
-        self.demo.close()
-        self.studio.store.close()
 
 
 @pytest.fixture

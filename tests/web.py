@@ -8,9 +8,14 @@ import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from gradio_client import Client
+
+    from longwriter.studio import Studio
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -64,3 +69,36 @@ def chromium() -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+
+
+class App:
+    """The whole studio app served on a free local port, as a browser or an API client reaches it.
+
+    ``client()`` makes a ``gradio_client`` client, optionally logged in; ``close()`` stops the server
+    and releases the studio's database.
+    """
+
+    def __init__(self, studio: Studio, auth: list[tuple[str, str]] | None = None, concurrency: int = 2) -> None:
+        from ui.app import build_app, style_options
+
+        self.studio = studio
+        self.demo = build_app(studio, concurrency=concurrency)
+        self.demo.queue()
+        _, self.url, _ = self.demo.launch(
+            prevent_thread_lock=True,
+            server_name="127.0.0.1",
+            server_port=free_port(),
+            auth=auth,
+            quiet=True,
+            run_history=False,
+            **style_options(),
+        )
+
+    def client(self, auth: tuple[str, str] | None = None) -> Client:
+        from gradio_client import Client
+
+        return Client(self.url, auth=auth, verbose=False)
+
+    def close(self) -> None:
+        self.demo.close()
+        self.studio.store.close()

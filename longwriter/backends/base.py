@@ -23,7 +23,8 @@ class GenerationRequest:
     """One generation: the user prompt, optional system prompt and an assistant prefix to continue.
 
     ``min_tokens`` keeps the model from ending (its end token or a stop) before that many new
-    tokens: how a section that ended far short of its budget is made to go on.
+    tokens: how a section that ended far short of its budget is made to go on. It never exceeds
+    ``max_tokens`` (the request clamps it), so backends pass it on as it is.
     """
 
     prompt: str
@@ -37,6 +38,9 @@ class GenerationRequest:
     stop: tuple[str, ...] = ()
     seed: int | None = None
     min_tokens: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "min_tokens", max(0, min(self.min_tokens, self.max_tokens)))
 
 
 @runtime_checkable

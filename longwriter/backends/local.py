@@ -208,7 +208,7 @@ class LocalBackend:
                 self.model.generate(
                     **inputs,
                     max_new_tokens=max(1, request.max_tokens),
-                    min_new_tokens=min(request.min_tokens, request.max_tokens),
+                    min_new_tokens=request.min_tokens,
                     repetition_penalty=request.repetition_penalty,
                     streamer=_Push(self.tokenizer, skip_prompt=True, skip_special_tokens=True),
                     stopping_criteria=StoppingCriteriaList([_StopFlag()]),

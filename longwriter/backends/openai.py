@@ -151,7 +151,7 @@ class OpenAIBackend:
         if request.repetition_penalty != 1.0:
             body["repetition_penalty"] = request.repetition_penalty
         if request.min_tokens:
-            body["min_tokens"] = min(request.min_tokens, request.max_tokens)
+            body["min_tokens"] = request.min_tokens
         if fmt.extra_stop_ids:
             body["stop_token_ids"] = list(fmt.extra_stop_ids)
         if fmt.api == "completion":

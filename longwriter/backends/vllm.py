@@ -96,7 +96,7 @@ class VLLMBackend:
                 stop=list(dict.fromkeys(request.stop + fmt.stop)),
                 stop_token_ids=list(fmt.extra_stop_ids),
                 seed=request.seed,
-                min_tokens=min(request.min_tokens, request.max_tokens),
+                min_tokens=request.min_tokens,
                 output_kind=RequestOutputKind.DELTA,
             )
             async for output in self._engine.generate(prompt, params, request_id, lora_request=self._lora):
