@@ -157,7 +157,8 @@ _MARKDOWN_EXTENSIONS = ["extra", "sane_lists"]
 
 def sanitize_html(fragment: str) -> str:
     """Reduce an HTML fragment to safe text formatting (see ``_CLEANER``)."""
-    return _CLEANER.clean(fragment)
+    # A lone surrogate (JSON "\ud800" from an API client) is not UTF-8; the sanitiser needs valid text.
+    return _CLEANER.clean(fragment.encode("utf-8", "replace").decode("utf-8"))
 
 
 def render_markdown(text: str) -> str:

@@ -186,8 +186,10 @@ def normalize_budget(plan: Plan, target_words: int) -> Plan:
         if not gap or not free:
             break
         share = gap / len(free)
-        for i in free:
-            words[i] = round(min(MAX_SECTION_WORDS, max(MIN_SECTION_WORDS, words[i] + share)))
+        # Rounded together, not one by one: per-section rounding can overshoot the gap by one per section.
+        moved = _round_preserving_sum([words[i] + share for i in free])
+        for i, w in zip(free, moved):
+            words[i] = min(MAX_SECTION_WORDS, max(MIN_SECTION_WORDS, w))
     return Plan(sections=[Section(main_point=s.main_point, words=w) for s, w in zip(plan.sections, words)])
 
 

@@ -4,7 +4,10 @@ It speaks the wire format ``vllm serve`` speaks (``/v1/completions``, ``/v1/chat
 as Server-Sent Events ending in ``data: [DONE]``, ``/v1/models``, OpenAI-shaped errors) from a
 uvicorn thread with its own event loop, so the client under test talks to it over a real socket.
 It records what it served, notices client disconnects the way vLLM does (and closes the
-backend stream), and can play a server that dies mid-stream.
+backend stream), and misbehaves on purpose when asked (:class:`Faults`): HTTP errors, rate limits
+with ``Retry-After``, streams that die, stall or turn to garbage mid-section, and a strict server
+that rejects fields it does not know. The faults can be changed while it runs, so a test can break
+the server, watch the client fail, mend it and watch Retry finish.
 """
 
 from __future__ import annotations
@@ -93,20 +96,50 @@ class ServerStats:
 
 
 @dataclass(frozen=True)
-class ServerHandle:
-    """A running server: the ``/v1`` URL to give a client, and what the server has done."""
+class Faults:
+    """How the server misbehaves; the default behaves like ``vllm serve``.
 
-    base_url: str
-    stats: ServerStats
+    Counts of chunks are per stream. ``rate_limited`` answers that many generation requests with
+    429 and ``Retry-After: retry_after`` before serving normally again. ``known_fields`` plays a
+    strict OpenAI-style server: a request body with any other field is refused with 400.
+    """
+
+    status: int | None = None
+    rate_limited: int = 0
+    retry_after: float = 1.0
+    die_after: int | None = None
+    garble_after: int | None = None
+    stall_after: int | None = None
+    known_fields: frozenset[str] | None = None
+
+
+STRICT_OPENAI_FIELDS = frozenset(
+    {"model", "prompt", "messages", "stream", "max_tokens", "temperature", "top_p", "stop", "seed", "n", "user"}
+)
+"""What OpenAI's own API accepts of what we send: vLLM's extras (``top_k``, ``min_tokens``, …) are unknown to it."""
+
+
+class ServerHandle:
+    """A running server: the ``/v1`` URL to give a client, what the server has done, and its faults."""
+
+    def __init__(self, base_url: str, stats: ServerStats, app: _App) -> None:
+        self.base_url = base_url
+        self.stats = stats
+        self._app = app
+
+    def misbehave(self, faults: Faults) -> None:
+        """Replace the server's faults from now on (``Faults()`` mends it)."""
+        self._app.faults, self._app.rate_limited = faults, 0
 
 
 class _DroppedConnection(Exception):
     """Raised inside a streaming response so uvicorn drops the connection, as a crashed server would."""
 
 
-def _error(status: int, message: str) -> JSONResponse:
-    kind = {400: "BadRequestError", 404: "NotFoundError"}.get(status, "InternalServerError")
-    return JSONResponse({"error": {"message": message, "type": kind, "param": None, "code": status}}, status)
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    kind = {400: "BadRequestError", 404: "NotFoundError", 429: "RateLimitError"}.get(status, "InternalServerError")
+    payload = {"error": {"message": message, "type": kind, "param": None, "code": status}}
+    return JSONResponse(payload, status, headers=headers)
 
 
 def _event(payload: dict[str, Any] | str) -> str:
@@ -143,14 +176,15 @@ def _chat_request(body: dict[str, Any]) -> GenerationRequest:
 class _App:
     """The ASGI application around one backend."""
 
-    def __init__(self, backend: Backend, stats: ServerStats, die_after: int | None) -> None:
+    def __init__(self, backend: Backend, stats: ServerStats, faults: Faults) -> None:
         self.backend = backend
         # A view of the same backend whose format passes the finished prompt through unchanged.
         self.raw_backend = copy.copy(backend)
         self.raw_backend.spec = replace(backend.spec, format=RAW)
         self.model_id = backend.spec.source
         self.stats = stats
-        self.die_after = die_after
+        self.faults = faults
+        self.rate_limited = 0
         self.asgi = Starlette(
             routes=[
                 Route("/v1/models", self.models, methods=["GET"]),
@@ -172,8 +206,20 @@ class _App:
 
     async def _generate(self, request: Request, endpoint: Literal["completions", "chat"]) -> Response:
         self.stats.count_request()
+        faults = self.faults
+        if faults.status is not None:
+            return _error(faults.status, "Internal server error (fault injected by the test server).")
+        if self.rate_limited < faults.rate_limited:
+            self.rate_limited += 1
+            return _error(
+                429,
+                "Too many requests; slow down.",
+                headers={"Retry-After": f"{faults.retry_after:g}"},
+            )
         try:
             body = await request.json()
+            if faults.known_fields is not None and (unknown := sorted(set(body) - faults.known_fields)):
+                return _error(400, f"Unrecognized request argument supplied: {', '.join(unknown)}")
             if body.get("model") != self.model_id:
                 return _error(404, f"The model `{body.get('model')}` does not exist.")
             if not body.get("stream"):
@@ -188,10 +234,15 @@ class _App:
             return _error(400, f"invalid request: {exc}")
         backend = self.backend if endpoint == "chat" else self.raw_backend
         chunk = _chunk_maker(endpoint, self.model_id)
-        return _EventStream(self._sse(backend, generation, chunk))
+        return _EventStream(self._sse(backend, generation, chunk, faults, request))
 
     async def _sse(
-        self, backend: Backend, generation: Generation, chunk: Callable[[str | None, str | None], dict[str, Any]]
+        self,
+        backend: Backend,
+        generation: Generation,
+        chunk: Callable[[str | None, str | None], dict[str, Any]],
+        faults: Faults,
+        request: Request,
     ) -> AsyncGenerator[str, None]:
         """The event stream of one generation; closes the backend stream however it ends."""
         self.stats.started(generation)
@@ -206,8 +257,15 @@ class _App:
                 text += delta
                 generation.chunks += 1
                 yield _event(chunk(delta, None))
-                if self.die_after is not None and generation.chunks >= self.die_after:
+                if generation.chunks == faults.die_after:
                     raise _DroppedConnection(f"fault injected after {generation.chunks} chunks")
+                if generation.chunks == faults.garble_after:
+                    yield 'data: {"choices": [{"text": "unterminated\n\n'
+                if generation.chunks == faults.stall_after:
+                    while not await request.is_disconnected():  # silent, connection open, until the client leaves
+                        await asyncio.sleep(0.05)
+                    outcome = "cancelled"
+                    return
             finish = "length" if backend.count_tokens(text) >= generation.request.max_tokens else "stop"
             yield _event(chunk("", finish))
             yield _event("[DONE]")
@@ -270,14 +328,15 @@ def _chunk_maker(
 
 
 @contextmanager
-def serve(backend: Backend, die_after: int | None = None) -> Iterator[ServerHandle]:
+def serve(backend: Backend, die_after: int | None = None, faults: Faults | None = None) -> Iterator[ServerHandle]:
     """Serve ``backend`` on 127.0.0.1 (a free port) for the duration of the ``with`` block.
 
     ``die_after=N`` makes every stream drop its connection after N text chunks, without
-    ``[DONE]``. The backend must be loaded already; it is shared, not copied.
+    ``[DONE]`` (a shorthand for ``faults=Faults(die_after=N)``). The backend must be loaded
+    already; it is shared, not copied.
     """
     stats = ServerStats()
-    app = _App(backend, stats, die_after)
+    app = _App(backend, stats, faults or Faults(die_after=die_after))
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
@@ -291,7 +350,7 @@ def serve(backend: Backend, die_after: int | None = None) -> Iterator[ServerHand
             if not thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError("the test OpenAI server did not start")
             time.sleep(0.01)
-        yield ServerHandle(base_url=f"http://127.0.0.1:{port}/v1", stats=stats)
+        yield ServerHandle(f"http://127.0.0.1:{port}/v1", stats, app)
     finally:
         server.should_exit = True
         thread.join(timeout=15)

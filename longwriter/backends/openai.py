@@ -9,8 +9,10 @@ vLLM learns that nobody is listening and stops generating.
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -20,6 +22,9 @@ from longwriter.catalog import ModelSpec
 
 _CONNECT_TIMEOUT = 10.0
 """Seconds to open a connection; a server that is up accepts at once, so waiting longer only delays the error."""
+
+MAX_RETRY_AFTER = 30.0
+"""Longest ``Retry-After`` (seconds) waited out, once, on HTTP 429; a longer wait is the user's call."""
 
 
 class OpenAIBackend:
@@ -62,12 +67,18 @@ class OpenAIBackend:
         received = 0
         finished = False
         try:
-            async with self._client.stream("POST", path, json=body) as response:
+            async with self._response(path, body) as response:
                 if response.is_error:
                     await response.aread()
+                    busy = ""
+                    if response.status_code == 429:
+                        wait = response.headers.get("retry-after")
+                        busy = (
+                            f" — the server is busy{f' and asks to wait {wait} s' if wait else ''}; press Retry later"
+                        )
                     raise BackendError(
                         f"The model server at {self.base_url} refused the request "
-                        f"(HTTP {response.status_code}): {_error_message(response)}"
+                        f"(HTTP {response.status_code}): {_error_message(response)}{busy}"
                     )
                 async for line in response.aiter_lines():
                     if not line.startswith("data:"):  # SSE comments, event names, blank separators
@@ -102,6 +113,18 @@ class OpenAIBackend:
                 f"The stream from the model server at {self.base_url} ended without finishing after "
                 f"{received} characters; the partial text was kept."
             )
+
+    @asynccontextmanager
+    async def _response(self, path: str, body: dict[str, Any]) -> AsyncIterator[httpx.Response]:
+        """The streamed response to one request; a 429 with a short ``Retry-After`` is waited out once."""
+        async with self._client.stream("POST", path, json=body) as response:
+            wait = _retry_after(response)
+            if wait is None:
+                yield response
+                return
+        await asyncio.sleep(wait)
+        async with self._client.stream("POST", path, json=body) as response:
+            yield response
 
     async def health(self) -> str:
         """The model ids the server offers, comma-separated; fails unless it is up and serves our model."""
@@ -182,6 +205,17 @@ class OpenAIBackend:
         choice = choices[0]
         text = choice.get("text") if "text" in choice else (choice.get("delta") or {}).get("content")
         return text or "", choice.get("finish_reason")
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """Seconds a 429 answer asks to wait, when given in seconds and short enough to wait; else None."""
+    if response.status_code != 429:
+        return None
+    try:
+        wait = float(response.headers.get("retry-after", ""))
+    except ValueError:
+        return None
+    return wait if 0 <= wait <= MAX_RETRY_AFTER else None
 
 
 def _error_message(response: httpx.Response) -> str:
