@@ -22,7 +22,7 @@ from rich.table import Table
 
 from longwriter.backends import BackendError
 from longwriter.catalog import list_models
-from longwriter.documents import document_record, to_markdown
+from longwriter.documents import to_markdown
 from longwriter.events import (
     DocumentDone,
     Event,
@@ -166,7 +166,7 @@ def list_(
 ) -> None:
     """List stored documents, newest first."""
     studio = _studio()
-    docs = studio.store.list_documents(search=search)
+    docs = studio.documents(search=search)
     rows = [
         {
             "id": d.id,
@@ -200,7 +200,7 @@ def show(doc_id: str, as_json: Annotated[bool, typer.Option("--json")] = False) 
     """Print one stored document (its text, or the full JSON record)."""
     studio = _studio()
     try:
-        record = document_record(studio.store, doc_id)
+        record = studio.record(doc_id)
     except NotFound as exc:
         raise _fail(str(exc)) from None
     if as_json:
@@ -229,7 +229,7 @@ def _write_and_report(studio: Studio, doc_id: str, out_md: Path | None, out_json
         outcome = _run(_progress(studio, studio.write(doc_id), doc_id), studio)
     except (StudioError, NotFound) as exc:
         raise _fail(str(exc)) from None
-    record = document_record(studio.store, doc_id)
+    record = studio.record(doc_id)
     if out_md:
         out_md.write_text(to_markdown(record), encoding="utf-8")
     if out_json:

@@ -176,7 +176,7 @@ def test_backend_failure_keeps_text_and_retry_finishes(settings: Settings) -> No
         regenerated = client.submit(doc["id"], 1, api_name="/regenerate_section").result(timeout=60)
         assert regenerated["status"] == "done"
         assert [g.kind for g in app.studio.store.generations(doc["id"])][-1] == "regenerate"
-        with pytest.raises(AppError, match="does not exist"):
+        with pytest.raises(AppError, match="There is no section 8: choose one of sections 1–2"):
             client.submit(doc["id"], 7, api_name="/regenerate_section").result(timeout=30)
     finally:
         app.close()
@@ -236,6 +236,65 @@ def test_login_isolates_users_in_the_api(settings: Settings) -> None:
         assert app.studio.store.get_document(doc["id"]).user == "alice"
         with pytest.raises(AuthenticationError, match="credentials were not provided"):
             Client(app.url, verbose=False).predict("", api_name="/list_documents")
+    finally:
+        app.close()
+
+
+# -- the studio's rules hold for the API as they do for the page -----------------------------------
+
+
+def written(client: Client, rows: list[list[Any]] | None = None) -> str:
+    """A document written to the end through the API; returns its id."""
+    doc = client.predict("Write about tea.", 300, api_name="/create_document")
+    client.predict(doc["id"], rows or [["Where tea grows", 150], ["How it is made", 150]], api_name="/set_plan")
+    assert client.submit(doc["id"], api_name="/write").result(timeout=60)["status"] == "done"
+    return doc["id"]
+
+
+def test_redrafting_the_plan_of_a_written_document_is_refused_and_keeps_the_text(settings: Settings) -> None:
+    app = scripted_app(settings, ScriptedBackend(settings.models_dir))
+    try:
+        client = app.client()
+        doc_id = written(client)
+        before = client.predict(doc_id, api_name="/document")
+        with pytest.raises(AppError, match="already has text"):
+            client.submit(doc_id, api_name="/draft_plan").result(timeout=30)
+        after = client.predict(doc_id, api_name="/document")
+        assert [s["text"] for s in after["sections"]] == [s["text"] for s in before["sections"]]
+        assert after["plan"] == before["plan"] and after["status"] == "done"
+    finally:
+        app.close()
+
+
+def test_regenerating_an_unfinished_section_is_refused(settings: Settings) -> None:
+    app = scripted_app(settings, ScriptedBackend(settings.models_dir, fail_after=10))
+    try:
+        client = app.client()
+        doc = client.predict("Write about tea.", 300, api_name="/create_document")
+        client.predict(doc["id"], [["Where tea grows", 150], ["How it is made", 150]], api_name="/set_plan")
+        assert client.submit(doc["id"], api_name="/write").result(timeout=60)["status"] == "failed"
+        partial = client.predict(doc["id"], api_name="/document")["sections"][0]["text"]
+        assert partial.strip()
+        for index in (0, 1):
+            with pytest.raises(AppError, match="not finished"):
+                client.submit(doc["id"], index, api_name="/regenerate_section").result(timeout=30)
+        assert client.predict(doc["id"], api_name="/document")["sections"][0]["text"] == partial
+        assert [g.kind for g in app.studio.store.generations(doc["id"])] == []
+    finally:
+        app.close()
+
+
+def test_an_api_edit_is_kept_as_a_preference_pair(settings: Settings) -> None:
+    from longwriter import preferences
+
+    app = scripted_app(settings, ScriptedBackend(settings.models_dir))
+    try:
+        client = app.client()
+        doc_id = written(client)
+        mine = "My own opening: where tea grows, told the way I would tell it to a friend over a cup."
+        client.predict(doc_id, 0, mine, api_name="/edit_section")
+        edits = preferences.pairs(app.studio.store, preferences.Filters(sources=("edit",)))
+        assert [(p.chosen, p.section_index) for p in edits] == [(mine, 0)]
     finally:
         app.close()
 

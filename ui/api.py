@@ -15,18 +15,21 @@ model fairly. The page's own events are private; this module is what the API pag
 
 # No ``from __future__ import annotations`` here: gr.api reads the real type hints.
 
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from typing import Any, TypeVar
 
 import gradio as gr
 
-from longwriter.documents import EXPORT_FORMATS, document_record
+from longwriter.documents import EXPORT_FORMATS
+from longwriter.events import Event
 from longwriter.plan import PlanError, normalize_budget, validate_rows
 from longwriter.store import NotFound
 from longwriter.studio import Studio, StudioError
 from ui.common import current_user, export_file, throttled
 from ui.view import LiveDoc, doc_status_label
 from ui.write import GENERATE, _urgent
+
+T = TypeVar("T")
 
 API_INTERVAL = 0.5
 """Seconds between progress messages of a streaming endpoint."""
@@ -70,43 +73,31 @@ def progress(doc: LiveDoc) -> dict[str, Any]:
 
 
 def register_api(studio: Studio, concurrency: int = 2) -> None:
-    """Add the API endpoints to the open ``gr.Blocks`` (first, so that they keep their exact names)."""
+    """Add the API endpoints to the open ``gr.Blocks`` (first, so that they keep their exact names).
 
-    def owned(doc_id: str, request: gr.Request | None) -> None:
+    Each endpoint asks the studio, which decides (owner, state, what becomes a preference); a
+    refusal becomes a ``gr.Error`` with the studio's own words, the same the page shows.
+    """
+
+    def ask(call: Callable[[], T]) -> T:
         try:
-            studio.document(doc_id, current_user(request))
-        except NotFound:
-            raise gr.Error(f"There is no document {doc_id}.", print_exception=False) from None
+            return call()
+        except (StudioError, NotFound, PlanError) as exc:
+            raise gr.Error(str(exc), print_exception=False) from None
 
-    def record(doc_id: str, request: gr.Request | None) -> dict[str, Any]:
-        try:
-            return document_record(studio.store, doc_id, user=current_user(request))
-        except NotFound:
-            raise gr.Error(f"There is no document {doc_id}.", print_exception=False) from None
-
-    async def run(doc_id: str, events: Any, request: gr.Request | None) -> AsyncIterator[dict[str, Any]]:
-        doc = LiveDoc.from_record(record(doc_id, request))
+    async def run(doc_id: str, user: str | None, events: AsyncIterator[Event]) -> AsyncIterator[dict[str, Any]]:
+        doc = LiveDoc.from_record(ask(lambda: studio.record(doc_id, user)))
         doc.start_run()
         async for batch in throttled(events, API_INTERVAL, urgent=_urgent):
             for event in batch:
                 doc.apply(event)
-            doc.recount()
             yield progress(doc)
-        final = LiveDoc.from_record(record(doc_id, request), running=studio.is_running(doc_id))
+        final = LiveDoc.from_record(ask(lambda: studio.record(doc_id, user)), running=studio.is_running(doc_id))
         result = progress(final)
         result["message"] = doc.message or result["message"]
         result["plan"] = final.plan
         result["error"] = final.error
         yield result
-
-    def start(doc_id: str, request: gr.Request | None, make: Any) -> Any:
-        owned(doc_id, request)
-        if studio.is_running(doc_id):
-            raise gr.Error("This document is being written right now; stop it first.", print_exception=False)
-        try:
-            return make()
-        except (StudioError, NotFound) as exc:
-            raise gr.Error(str(exc), print_exception=False) from None
 
     def models() -> list[dict[str, Any]]:
         """The model catalog: id, prompt format, context window, sampling defaults, description."""
@@ -121,85 +112,79 @@ def register_api(studio: Studio, concurrency: int = 2) -> None:
         request: gr.Request = None,
     ) -> dict[str, Any]:  # type: ignore[assignment]
         """Store a new document (nothing is generated yet); returns its record."""
+        user = current_user(request)
         try:
             doc = studio.create(
                 instruction,
                 int(target_words),
-                mode=mode,
-                model=model or None,  # type: ignore[arg-type]
+                mode=mode,  # type: ignore[arg-type]
+                model=model or None,
                 sampling=sampling or None,
-                user=current_user(request),
+                user=user,
             )
         except (StudioError, TypeError, ValueError) as exc:
             raise gr.Error(str(exc), print_exception=False) from None
-        return record(doc.id, request)
+        return studio.record(doc.id, user)
 
     async def draft_plan(doc_id: str, request: gr.Request = None) -> AsyncIterator[dict[str, Any]]:  # type: ignore[assignment]
-        """Draft (or redraft) the plan; streams the outline, ends with the plan."""
-        events = start(doc_id, request, lambda: studio.plan(doc_id))
-        async for item in run(doc_id, events, request):
+        """Draft (or redraft) the plan of a document without text; streams the outline, ends with the plan."""
+        user = current_user(request)
+        async for item in run(doc_id, user, ask(lambda: studio.plan(doc_id, user))):
             yield item
 
     def set_plan(doc_id: str, rows: list, request: gr.Request = None) -> dict[str, Any]:  # type: ignore[assignment]
-        """Replace the plan with edited rows ([main point, words] pairs); returns the plan and its total."""
-        owned(doc_id, request)
-        try:
-            plan = validate_rows(_rows(rows))
-            studio.set_plan(doc_id, plan)
-        except (PlanError, StudioError) as exc:
-            raise gr.Error(str(exc), print_exception=False) from None
+        """Replace the plan with edited rows ([main point, words] pairs); returns the plan and its total.
+
+        A section whose main point changes starts over empty; the others keep their text."""
+        plan = ask(lambda: validate_rows(_rows(rows)))
+        ask(lambda: studio.set_plan(doc_id, plan, current_user(request)))
         return {"plan": plan.model_dump()["sections"], "total_words": plan.total_words}
 
     def rebalance_plan(rows: list, target_words: int) -> list[dict[str, Any]]:
         """Scale the rows' word budgets to sum to ``target_words`` (proportions kept)."""
-        try:
-            return normalize_budget(validate_rows(_rows(rows)), int(target_words)).model_dump()["sections"]
-        except PlanError as exc:
-            raise gr.Error(str(exc), print_exception=False) from None
+        return ask(lambda: normalize_budget(validate_rows(_rows(rows)), int(target_words)).model_dump()["sections"])
 
     async def write_document(doc_id: str, request: gr.Request = None) -> AsyncIterator[dict[str, Any]]:  # type: ignore[assignment]
         """Write the document (planning first if needed); also resumes a stopped one. Streams progress."""
-        events = start(doc_id, request, lambda: studio.write(doc_id))
-        async for item in run(doc_id, events, request):
+        user = current_user(request)
+        async for item in run(doc_id, user, ask(lambda: studio.write(doc_id, user))):
             yield item
 
     async def regenerate_section(doc_id: str, index: int, request: gr.Request = None) -> AsyncIterator[dict[str, Any]]:  # type: ignore[assignment]
-        """Write section ``index`` (0-based) again; the others stay."""
-        events = start(doc_id, request, lambda: studio.regenerate_section(doc_id, int(index)))
-        async for item in run(doc_id, events, request):
+        """Write finished section ``index`` (0-based) again; the others stay."""
+        user = current_user(request)
+        async for item in run(doc_id, user, ask(lambda: studio.regenerate_section(doc_id, int(index), user))):
             yield item
 
     async def continue_section(
         doc_id: str, index: int, extra_words: int = 200, request: gr.Request = None
     ) -> AsyncIterator[dict[str, Any]]:  # type: ignore[assignment]
         """Extend finished section ``index`` (0-based) by about ``extra_words`` words."""
-        events = start(doc_id, request, lambda: studio.continue_section(doc_id, int(index), int(extra_words)))
-        async for item in run(doc_id, events, request):
+        user = current_user(request)
+        events = ask(lambda: studio.continue_section(doc_id, int(index), int(extra_words), user))
+        async for item in run(doc_id, user, events):
             yield item
 
     def edit_section(doc_id: str, index: int, text: str, request: gr.Request = None) -> dict[str, Any]:  # type: ignore[assignment]
-        """Replace section ``index``'s text with your own; returns the document record."""
-        owned(doc_id, request)
-        try:
-            studio.edit_section(doc_id, int(index), text)
-        except (StudioError, NotFound) as exc:
-            raise gr.Error(str(exc), print_exception=False) from None
-        return record(doc_id, request)
+        """Replace finished section ``index``'s text with your own; returns the document record.
+
+        An edit that changes enough of the model's words is kept as a preference pair, as on the page."""
+        user = current_user(request)
+        ask(lambda: studio.edit_section(doc_id, int(index), text, user))
+        return studio.record(doc_id, user)
 
     async def stop(doc_id: str, request: gr.Request = None) -> bool:  # type: ignore[assignment]
         """Stop the document's run (the model stops generating); False when nothing was running."""
-        owned(doc_id, request)
-        return studio.stop(doc_id)
+        return ask(lambda: studio.stop(doc_id, current_user(request)))
 
     def document(doc_id: str, request: gr.Request = None) -> dict[str, Any]:  # type: ignore[assignment]
         """The full record: request, plan, sections with text and status, words, S_l, timings."""
-        found = record(doc_id, request)
+        found = ask(lambda: studio.record(doc_id, current_user(request)))
         found["running"] = studio.is_running(doc_id)
         return found
 
     def list_documents(search: str = "", request: gr.Request = None) -> list[dict[str, Any]]:  # type: ignore[assignment]
         """Your documents, newest first; ``search`` matches the instruction or the text."""
-        docs = studio.store.list_documents(user=current_user(request), search=search or None)
         return [
             {
                 "id": d.id,
@@ -212,22 +197,18 @@ def register_api(studio: Studio, concurrency: int = 2) -> None:
                 "length_score": None if d.length_score is None else round(d.length_score, 2),
                 "status": doc_status_label(d.status, studio.is_running(d.id)),
             }
-            for d in docs
+            for d in studio.documents(current_user(request), search)
         ]
 
     def delete_document(doc_id: str, request: gr.Request = None) -> bool:  # type: ignore[assignment]
         """Delete the document and its sections; False when there was none."""
-        if studio.is_running(doc_id):
-            raise gr.Error("This document is being written right now; stop it first.", print_exception=False)
-        return studio.store.delete_document(doc_id, user=current_user(request))
+        return ask(lambda: studio.delete(doc_id, current_user(request)))
 
     def duplicate_document(doc_id: str, request: gr.Request = None) -> dict[str, Any]:  # type: ignore[assignment]
         """A copy with the same request, settings and plan, and no text (to re-plan or rewrite)."""
-        try:
-            copy = studio.store.duplicate_document(doc_id, user=current_user(request))
-        except NotFound:
-            raise gr.Error(f"There is no document {doc_id}.", print_exception=False) from None
-        return record(copy.id, request)
+        user = current_user(request)
+        copy = ask(lambda: studio.duplicate(doc_id, user))
+        return studio.record(copy.id, user)
 
     gen: dict[str, Any] = {"concurrency_id": GENERATE, "concurrency_limit": concurrency}
     quick: dict[str, Any] = {"concurrency_limit": None}
@@ -257,6 +238,6 @@ def register_api(studio: Studio, concurrency: int = 2) -> None:
         fmt = {"md": "markdown", "htm": "html"}.get(fmt, fmt)
         if fmt not in EXPORT_FORMATS:
             raise gr.Error(f"Unknown format {fmt!r}; choose markdown, html or docx.", print_exception=False)
-        return str(export_file(record(doc_id, request), fmt))
+        return str(export_file(ask(lambda: studio.record(doc_id, current_user(request))), fmt))
 
     gr.on([], export, [doc_in, fmt_in], [file_out], api_name="export", concurrency_limit=None)
