@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from longwriter.backends.base import BackendError, GenerationRequest
+from longwriter.backends.prefix_cache import PrefixCache
 from longwriter.backends.worker import inference_worker, post
 from longwriter.catalog import EMBEDDED_SOURCE, ModelSpec
 
@@ -80,7 +81,12 @@ def pick_dtype(requested: str, device: str) -> Any:
 
 
 class LocalBackend:
-    """Runs a transformers model in this process, all torch work on the shared inference thread."""
+    """Runs a transformers model in this process, all torch work on the shared inference thread.
+
+    The KV cache of the previous generation is kept (``prefix_cache``), so a prompt that extends
+    the previous one, as every AgentWrite section's does, prefills only its new tokens;
+    ``reuse_prefix=False`` turns that off (benchmarks compare both).
+    """
 
     name = "local"
 
@@ -92,6 +98,7 @@ class LocalBackend:
         device: str = "auto",
         dtype: str = "auto",
         threads: int | None = None,
+        reuse_prefix: bool = True,
     ) -> None:
         self.spec = spec
         self._threads = threads
@@ -101,6 +108,7 @@ class LocalBackend:
         self.model: Any = None
         self.tokenizer: Any = None
         self.device = "cpu"
+        self.prefix_cache = PrefixCache(enabled=reuse_prefix)
         self._worker = inference_worker()
 
     @property
@@ -198,15 +206,19 @@ class LocalBackend:
                 return torch.full((input_ids.shape[0],), stop.is_set(), dtype=torch.bool, device=input_ids.device)
 
         try:
-            inputs = self.tokenizer(prompt, return_tensors="pt", add_special_tokens=False).to(self.device)
+            ids = self.tokenizer(prompt, add_special_tokens=False).input_ids
+            cache = self.prefix_cache.take(ids, self.model.config)
+            input_ids = torch.tensor([ids], device=self.device)
             sampling: dict[str, Any] = {"do_sample": request.temperature > 0}
             if request.temperature > 0:
                 sampling.update(temperature=request.temperature, top_p=request.top_p, top_k=request.top_k or None)
             if request.seed is not None:
                 torch.manual_seed(request.seed)
             with torch.inference_mode():
-                self.model.generate(
-                    **inputs,
+                output = self.model.generate(
+                    input_ids=input_ids,
+                    attention_mask=torch.ones_like(input_ids),
+                    cache=cache,
                     max_new_tokens=max(1, request.max_tokens),
                     min_new_tokens=request.min_tokens,
                     repetition_penalty=request.repetition_penalty,
@@ -216,6 +228,7 @@ class LocalBackend:
                     eos_token_id=self._eos_ids(),
                     **sampling,
                 )
+            self.prefix_cache.keep(cache, output[0].tolist())
         except Exception as exc:  # noqa: BLE001 - surfaced to the consumer as a BackendError
             post(loop, pieces.put_nowait, exc)
         finally:
@@ -231,5 +244,6 @@ class LocalBackend:
 
         def _drop() -> None:
             self.model = None
+            self.prefix_cache.clear()
 
         await self._worker.submit(_drop)
