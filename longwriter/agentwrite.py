@@ -14,13 +14,13 @@ import asyncio
 import math
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import aclosing, suppress
-from dataclasses import dataclass, replace
-from typing import Literal
+from dataclasses import dataclass
+from itertools import takewhile
+from typing import Literal, Protocol
 
 from longwriter.backends.base import Backend, BackendError, GenerationRequest
-from longwriter.catalog import ModelSpec
 from longwriter.events import (
     DocumentDone,
     Event,
@@ -35,6 +35,8 @@ from longwriter.events import (
 )
 from longwriter.formats import ThinkSplitter
 from longwriter.plan import Plan, PlanError, Section, plan_from_model, plan_prompt
+from longwriter.sampling import Sampling
+from longwriter.streams import merge
 from longwriter.text import count_words, cut_at_sentence, find_loop, length_score
 
 Mode = Literal["agentwrite", "parallel", "single", "think"]
@@ -53,23 +55,6 @@ _SENTENCE_END = re.compile(r"[.!?。！？][\"'”’)]?\s*$")
 _PLAN_ECHO = re.compile(
     r"(?:main\s*point\s*[:：]\s*)|(?:\s*[-–—]?\s*word\s*count\s*[:：]?\s*\d[\d,]*\s*(?:words?)?)", re.IGNORECASE
 )
-
-
-@dataclass(frozen=True)
-class Sampling:
-    """Sampling parameters of one run; the model's catalog defaults unless overridden."""
-
-    temperature: float
-    top_p: float
-    top_k: int = 0
-    repetition_penalty: float = 1.0
-    seed: int | None = None
-
-    @classmethod
-    def for_model(cls, spec: ModelSpec, **overrides: float | None) -> Sampling:
-        """The catalog's recommended sampling for ``spec``, with any non-None overrides applied."""
-        base = cls(spec.temperature, spec.top_p, spec.top_k, spec.repetition_penalty)
-        return replace(base, **{k: v for k, v in overrides.items() if v is not None})
 
 
 @dataclass(frozen=True)
@@ -138,6 +123,17 @@ def strip_marker(text: str) -> str:
     if not heading:
         return rest.lstrip("\n")
     return f"{match.group('hashes') or ''}{heading}{sep}{rest}"
+
+
+class WrittenSection(Protocol):
+    """A stored section, as far as resuming needs it (the store's section rows are these)."""
+
+    @property
+    def index(self) -> int: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def text(self) -> str: ...
 
 
 class StopRequested(Exception):
@@ -228,29 +224,49 @@ class AgentWriter:
     # -- writing --------------------------------------------------------------------------
 
     async def run(
-        self, instruction: str, target_words: int, mode: Mode = "agentwrite", plan: Plan | None = None
+        self,
+        instruction: str,
+        target_words: int,
+        mode: Mode = "agentwrite",
+        plan: Plan | None = None,
+        written: Sequence[WrittenSection] = (),
     ) -> AsyncIterator[Event]:
-        """The whole pipeline: plan (unless given or not needed by the mode), then write."""
+        """The whole pipeline, or what is left of it: plan (unless given or not needed by the mode), then write.
+
+        The one place a mode picks its way of writing. ``written`` are the document's stored
+        sections: sequential writing resumes after the leading run of finished ones (a plan edit
+        can leave a finished section behind an unwritten one, and the gap must not be skipped) and
+        continues the interrupted section's text; parallel writing skips every finished section.
+        """
         if not instruction.strip():
             yield Failed("The instruction is empty: say what the document should be about.")
             return
+        done = [s.text for s in takewhile(lambda s: s.status == "done", written)]
+        following = written[len(done)] if len(done) < len(written) else None
+        partial = following.text if following is not None and following.text.strip() else ""
         if mode in ("single", "think"):
-            async for event in self.write_single(instruction, target_words, think=mode == "think"):
-                yield event
+            async with aclosing(self.write_single(instruction, target_words, mode == "think", partial)) as events:
+                async for event in events:
+                    yield event
             return
         if plan is None:
-            async for event in self.draft_plan(instruction, target_words):
-                yield event
-                if isinstance(event, (Failed, Stopped)):
-                    return
-                if isinstance(event, PlanReady):
-                    plan = event.plan
+            async with aclosing(self.draft_plan(instruction, target_words)) as events:
+                async for event in events:
+                    yield event
+                    if isinstance(event, (Failed, Stopped)):
+                        return
+                    if isinstance(event, PlanReady):
+                        plan = event.plan
         else:
             yield PlanReady(plan=plan)
         assert plan is not None
-        writer = self.write_parallel if mode == "parallel" else self.write_sequential
-        async for event in writer(instruction, plan):
-            yield event
+        if mode == "parallel":
+            writing = self.write_parallel(instruction, plan, {s.index: s.text for s in written if s.status == "done"})
+        else:
+            writing = self.write_sequential(instruction, plan, done, partial)
+        async with aclosing(writing) as events:
+            async for event in events:
+                yield event
 
     async def write_sequential(
         self, instruction: str, plan: Plan, done: list[str] | None = None, partial: str = ""
@@ -287,34 +303,20 @@ class AgentWriter:
         self._calibrate(instruction)
         started = time.monotonic()
         texts: dict[int, str] = dict(done or {})
-        queue: asyncio.Queue[Event | None] = asyncio.Queue()
-        gate = asyncio.Semaphore(self.max_parallel)
-
-        async def one(index: int) -> None:
-            async with gate:
-                async for event in self.write_section(instruction, plan, [], index):
-                    await queue.put(event)
-            await queue.put(None)
-
-        tasks = [asyncio.create_task(one(i)) for i in range(len(plan.sections)) if i not in texts]
+        sections = [
+            (lambda i=i: self.write_section(instruction, plan, [], i))
+            for i in range(len(plan.sections))
+            if i not in texts
+        ]
         tokens = 0
-        remaining = len(tasks)
-        try:
-            while remaining:
-                event = await queue.get()
-                if event is None:
-                    remaining -= 1
-                    continue
+        async with aclosing(merge(sections, self.max_parallel)) as events:
+            async for event in events:
                 yield event
                 if isinstance(event, (Failed, Stopped)):
                     return
                 if isinstance(event, SectionDone):
                     texts[event.index] = event.text
                     tokens += event.tokens
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
         ordered = [texts[i] for i in range(len(plan.sections))]
         yield self._document_done(ordered, plan.total_words, started, tokens)
 

@@ -16,34 +16,22 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import TaskID
 from rich.table import Table
 
 from longwriter.backends import BackendError
 from longwriter.catalog import list_models
+from longwriter.document_state import DocumentState
 from longwriter.documents import to_markdown
-from longwriter.events import (
-    DocumentDone,
-    Event,
-    Failed,
-    PlanDelta,
-    PlanReady,
-    SectionDone,
-    SectionReset,
-    SectionStarted,
-    Stopped,
-    TextDelta,
-)
+from longwriter.events import Event, Failed, PlanReady, SectionStarted, Stopped
 from longwriter.plan import Plan, PlanError, validate_rows
 from longwriter.settings import get_settings
 from longwriter.store import NotFound, StoreError
 from longwriter.studio import Studio, StudioError
-from longwriter.text import count_words
+from longwriter.terminal import console, fail, out, progress_bars
+from longwriter.text import clip
 
 app = typer.Typer(help="LongWriter Studio: plan, write and refine very long documents.", no_args_is_help=True)
-console = Console(stderr=True)
-out = Console()
 
 ModelOpt = Annotated[str | None, typer.Option("--model", "-m", help="catalog id, local folder or Hub id")]
 BackendOpt = Annotated[str | None, typer.Option("--backend", help="local, openai or vllm")]
@@ -51,11 +39,6 @@ BackendOpt = Annotated[str | None, typer.Option("--backend", help="local, openai
 
 def _studio(model: str | None = None, backend: str | None = None) -> Studio:
     return Studio(get_settings(model=model, backend=backend))
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    console.print(f"[bold red]Error:[/] {message}")
-    return typer.Exit(code)
 
 
 @app.command()
@@ -90,7 +73,7 @@ def plan(
                 if isinstance(event, PlanReady):
                     ready = event
                 elif isinstance(event, (Failed, Stopped)):
-                    raise _fail(getattr(event, "message", "stopped"))
+                    raise fail(getattr(event, "message", "stopped"))
         return doc.id, ready
 
     doc_id, ready = _run(go(), studio)
@@ -142,7 +125,7 @@ def write(
             sampling={"temperature": temperature, "seed": seed},
         )
     except StudioError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     _write_and_report(studio, doc.id, out_md, out_json)
 
 
@@ -187,7 +170,7 @@ def list_(
         table.add_row(
             r["id"],
             r["created"],
-            _clip(r["instruction"], 60),
+            clip(r["instruction"], 60),
             r["status"],
             f"{r['words']}/{r['target_words']}",
             "" if r["length_score"] is None else f"{r['length_score']:.1f}",
@@ -202,7 +185,7 @@ def show(doc_id: str, as_json: Annotated[bool, typer.Option("--json")] = False) 
     try:
         record = studio.record(doc_id)
     except NotFound as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     if as_json:
         out.print_json(json.dumps(record))
     else:
@@ -228,7 +211,7 @@ def _write_and_report(studio: Studio, doc_id: str, out_md: Path | None, out_json
     try:
         outcome = _run(_progress(studio, studio.write(doc_id), doc_id), studio)
     except (StudioError, NotFound) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     record = studio.record(doc_id)
     if out_md:
         out_md.write_text(to_markdown(record), encoding="utf-8")
@@ -239,48 +222,38 @@ def _write_and_report(studio: Studio, doc_id: str, out_md: Path | None, out_json
         f"(S_l {record['length_score']:.1f}), status {record['status']}."
     )
     if isinstance(outcome, Failed):
-        raise _fail(f"{outcome.message} The text so far is kept: longwriter resume {doc_id}")
+        raise fail(f"{outcome.message} The text so far is kept: longwriter resume {doc_id}")
     if not out_md and not out_json:
         out.print(to_markdown(record), markup=False, highlight=False)
 
 
 async def _progress(studio: Studio, events: AsyncIterator[Event], doc_id: str) -> Event | None:
-    """Show the run as progress bars: the document's words and the current section's words."""
+    """Show the run as progress bars: the document's words and each section's words."""
+    state = DocumentState.from_record(studio.record(doc_id))
+    state.changed.clear()
     last: Event | None = None
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=False) as progress:
-        total = progress.add_task("document", total=studio.document(doc_id).target_words)
-        section = None
-        words_before = 0
-        current = ""
+    with progress_bars() as progress:
+        total = progress.add_task("document", total=state.target_words, completed=state.words)
+        bars: dict[int, TaskID] = {}
         try:
             async for event in events:
                 last = event
+                state.apply(event)
                 if isinstance(event, PlanReady):
                     progress.update(total, total=event.plan.total_words)
                     progress.console.print(
                         f"Plan: {len(event.plan.sections)} sections"
                         + (" (generic: the model's outline was unusable)" if event.fallback else "")
                     )
-                elif isinstance(event, PlanDelta):
-                    continue
                 elif isinstance(event, SectionStarted):
-                    current = ""
-                    section = progress.add_task(f"section {event.index + 1}", total=event.target_words)
-                elif isinstance(event, (TextDelta, SectionReset)) and section is not None:
-                    if isinstance(event, SectionReset):
-                        current = event.text
-                    elif event.channel == "text":
-                        current += event.text
-                    n = count_words(current)
-                    progress.update(section, completed=n)
-                    progress.update(total, completed=words_before + n)
-                elif isinstance(event, SectionDone):
-                    words_before += event.words
-                    if section is not None:
-                        progress.update(section, completed=event.words, total=max(event.target_words, event.words))
-                elif isinstance(event, DocumentDone):
-                    progress.update(total, completed=event.words)
+                    bars[event.index] = progress.add_task(f"section {event.index + 1}", total=event.target_words)
+                for index in state.changed & bars.keys():
+                    section = state.sections[index]
+                    progress.update(
+                        bars[index], completed=section.words, total=max(section.target_words, section.words)
+                    )
+                state.changed.clear()
+                progress.update(total, completed=state.words)
         except asyncio.CancelledError:
             studio.stop(doc_id)
             raise
@@ -295,7 +268,7 @@ def _run(coro: Any, studio: Studio) -> Any:
         console.print("[yellow]Stopped. Everything written so far is stored; continue with 'longwriter resume ID'.[/]")
         raise typer.Exit(130) from None
     except (StudioError, BackendError, StoreError, PlanError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
 
 
 async def _with_cleanup(coro: Any, studio: Studio) -> Any:
@@ -310,21 +283,16 @@ def _read_plan(path: Path) -> Plan:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise _fail(f"Cannot read the plan file {path}: {exc}") from None
+        raise fail(f"Cannot read the plan file {path}: {exc}") from None
     if isinstance(data, dict):
         data = data.get("plan", data)
         data = data.get("sections", data) if isinstance(data, dict) else data
     if not isinstance(data, list):
-        raise _fail(f"{path} holds no list of sections.")
+        raise fail(f"{path} holds no list of sections.")
     try:
         return validate_rows([(s.get("main_point"), s.get("words")) for s in data if isinstance(s, dict)])
     except PlanError as exc:
-        raise _fail(f"{path}: {exc}") from None
-
-
-def _clip(text: str, n: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= n else text[: n - 1] + "…"
+        raise fail(f"{path}: {exc}") from None
 
 
 def _load_plugins() -> None:
@@ -337,7 +305,7 @@ def _load_plugins() -> None:
 
             @app.command(missing, help=f"(unavailable: {exc})", add_help_option=False)
             def _unavailable(_exc: str = str(exc), _name: str = missing) -> None:
-                raise _fail(f"'longwriter {_name}' needs extra packages: {_exc}")
+                raise fail(f"'longwriter {_name}' needs extra packages: {_exc}")
 
             continue
         if isinstance(target, typer.Typer):

@@ -21,7 +21,7 @@ import markdown as md
 import nh3
 
 from longwriter.store import NotFound, Store
-from longwriter.text import count_words, length_score
+from longwriter.text import clip, count_words, length_score
 
 ExportFormat = Literal["markdown", "html", "docx"]
 EXPORT_FORMATS: dict[str, tuple[str, str]] = {
@@ -180,15 +180,11 @@ def document_title(record: dict[str, Any], limit: int = 80) -> str:
         if line.startswith("#"):
             heading = line.lstrip("#").strip(" *_")
             if heading:
-                return _clip(heading, limit)
+                return clip(heading, limit)
         elif line:
             break
     first = next((ln.strip() for ln in record.get("instruction", "").splitlines() if ln.strip()), "")
-    return _clip(first, limit) or "Untitled document"
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    return clip(first, limit) or "Untitled document"
 
 
 PRINT_CSS = """

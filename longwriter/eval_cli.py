@@ -14,8 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import TaskID
 from rich.table import Table
 
 from longwriter.backends import Backend, BackendError, create_backend
@@ -40,13 +39,12 @@ from longwriter.evaluation.runner import write_json
 from longwriter.settings import get_settings
 from longwriter.store import StoreError
 from longwriter.studio import Studio
+from longwriter.terminal import console, fail, out, progress_bars
 
 eval_app = typer.Typer(
     help="Evaluate length control and quality: LongBench-Write, LongWrite-Ruler and judge arenas.",
     no_args_is_help=True,
 )
-console = Console(stderr=True)
-out = Console()
 
 ModelOpt = Annotated[str | None, typer.Option("--model", "-m", help="catalog id, local folder or Hub id")]
 BackendOpt = Annotated[str | None, typer.Option("--backend", help="local, openai or vllm (for generation)")]
@@ -85,11 +83,6 @@ JudgeTokensOpt = Annotated[int, typer.Option(help="most tokens of one judge answ
 def _studio(model: str | None = None, backend: str | None = None) -> Studio:
     """The studio a command works with (tests replace this to inject a backend)."""
     return Studio(get_settings(model=model, backend=backend))
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    console.print(f"[bold red]Error:[/] {message}")
-    return typer.Exit(code)
 
 
 def _sampling(temperature: float | None, seed: int | None) -> dict[str, float | int]:
@@ -134,9 +127,8 @@ def _print_report(ended: RunEnded) -> None:
 
 async def _consume(events: AsyncIterator[EvalEvent]) -> RunEnded | None:
     """Show a run's progress; returns its end (None if interrupted before it ended)."""
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     ended: RunEnded | None = None
-    with Progress(*columns, console=console) as progress:
+    with progress_bars() as progress:
         overall: TaskID | None = None
         current: dict[str, TaskID] = {}
         judging: TaskID | None = None
@@ -204,12 +196,12 @@ def _execute(studio: Studio, make_events: Any, judge_spec: dict[str, Any] | None
         )
         raise typer.Exit(130) from None
     except (EvalError, EvalDataError, BackendError, StoreError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     if ended is None:
-        raise _fail("The evaluation ended without a report.")
+        raise fail("The evaluation ended without a report.")
     _print_report(ended)
     if ended.status == "failed":
-        raise _fail(f"{ended.error} What finished is stored; run the same command again to continue.")
+        raise fail(f"{ended.error} What finished is stored; run the same command again to continue.")
     if ended.status == "stopped":
         console.print("[yellow]The run was stopped; run the same command again to continue.[/]")
         raise typer.Exit(130)
@@ -220,7 +212,7 @@ def _judge_spec(
 ) -> dict[str, Any] | None:
     if judge is None:
         if url or backend:
-            raise _fail("--judge-url and --judge-backend need --judge MODEL.")
+            raise fail("--judge-url and --judge-backend need --judge MODEL.")
         return None
     return {"model": judge, "backend": backend, "url": url, "key": key, "attempts": attempts, "max_tokens": max_tokens}
 
@@ -233,7 +225,7 @@ def _configs(
             return [GenConfig.parse(c) for c in configs]
         return [GenConfig(model=model, mode=mode, sampling=sampling)]  # type: ignore[arg-type]
     except EvalError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
 
 
 @eval_app.command("longbench-write")
@@ -262,7 +254,7 @@ def longbench_write(
     try:
         items, source = load_items(data, limit=limit, split=split)
     except EvalDataError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     (config,) = _configs(None, model, mode, _sampling(temperature, seed))
     spec = _judge_spec(judge, judge_backend, judge_url, judge_key, judge_attempts, judge_max_tokens)
     studio = _studio(model, backend)
@@ -313,9 +305,9 @@ def ruler(
     try:
         required = [int(x.replace("_", "")) for x in lengths.split(",") if x.strip()]
     except ValueError:
-        raise _fail(f"--lengths must be whole numbers separated by commas, not {lengths!r}.") from None
+        raise fail(f"--lengths must be whole numbers separated by commas, not {lengths!r}.") from None
     if not 1 <= prompts <= len(RULER_PROMPTS):
-        raise _fail(f"--prompts must be between 1 and {len(RULER_PROMPTS)}.")
+        raise fail(f"--prompts must be between 1 and {len(RULER_PROMPTS)}.")
     # English and Chinese alternate when fewer than all eight are asked for
     order = [RULER_PROMPTS[i] for pair in zip(range(4), range(4, 8), strict=True) for i in pair][:prompts]
     items, source = None, "ruler"
@@ -323,7 +315,7 @@ def ruler(
         try:
             items, source = load_items(data)
         except EvalDataError as exc:
-            raise _fail(str(exc)) from None
+            raise fail(str(exc)) from None
     configs = _configs(config, model, mode, _sampling(temperature, seed))
     studio = _studio(model, backend)
     evaluator = Evaluator(studio)
@@ -344,7 +336,7 @@ def ruler(
             ),
         )
     except EvalError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
 
 
 @eval_app.command()
@@ -368,13 +360,13 @@ def arena(
 ) -> None:
     """Judge arena: two or more --config write the same items; each pair judged in both orders; ratings."""
     if not config or len(config) < 2:
-        raise _fail("An arena needs at least two --config options.")
+        raise fail("An arena needs at least two --config options.")
     if judge is None:
-        raise _fail("An arena needs a judge: --judge MODEL (with --judge-url for an OpenAI-compatible endpoint).")
+        raise fail("An arena needs a judge: --judge MODEL (with --judge-url for an OpenAI-compatible endpoint).")
     try:
         items, source = load_items(data, limit=limit, split=split)
     except EvalDataError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     configs = _configs(config, None, "agentwrite", {})
     spec = _judge_spec(judge, judge_backend, judge_url, judge_key, judge_attempts, judge_max_tokens)
     studio = _studio(None, backend)
@@ -441,7 +433,7 @@ def report(run_id: str, out_path: OutOpt = None, no_texts: NoTextsOpt = False) -
     try:
         data = Evaluator(studio).report(run_id, include_texts=not no_texts)
     except EvalError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     finally:
         studio.store.close()
     path = write_json(data, out_path) if out_path else None

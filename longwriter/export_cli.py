@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from longwriter.preferences import (
     SOURCES,
@@ -27,11 +26,11 @@ from longwriter.preferences import (
 )
 from longwriter.settings import get_settings
 from longwriter.store import Store, StoreError
+from longwriter.terminal import console, fail
 
 export_app = typer.Typer(
     help="Export preference data (arena votes, kept regenerations, edits, thumbs) for TRL.", no_args_is_help=True
 )
-console = Console(stderr=True)
 
 OutOpt = Annotated[Path | None, typer.Option("--out", "-o", help="JSONL file to write")]
 DiskOpt = Annotated[Path | None, typer.Option("--to-disk", help="save a datasets dataset in this folder")]
@@ -52,12 +51,7 @@ def _when(value: str | None, option: str) -> datetime | date | None:
     try:
         return date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
     except ValueError:
-        raise _fail(f"{option} {value!r} is not a date (2026-11-22) or an ISO time (2026-11-22T18:30).") from None
-
-
-def _fail(message: str) -> typer.Exit:
-    console.print(f"[bold red]Error:[/] {message}")
-    return typer.Exit(1)
+        raise fail(f"{option} {value!r} is not a date (2026-11-22) or an ISO time (2026-11-22T18:30).") from None
 
 
 def _open(database_url: str | None) -> tuple[Store, Path]:
@@ -65,12 +59,12 @@ def _open(database_url: str | None) -> tuple[Store, Path]:
     try:
         return Store.from_settings(settings), settings.exports_dir
     except StoreError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
 
 
 def _check_format(fmt: str) -> None:
     if fmt not in ("conversational", "standard"):
-        raise _fail(f"--format must be conversational or standard, not {fmt!r}.")
+        raise fail(f"--format must be conversational or standard, not {fmt!r}.")
 
 
 def _run(
@@ -84,13 +78,13 @@ def _run(
     what: str,
 ) -> ExportResult:
     if not records:
-        raise _fail(f"No {what} match these filters; nothing was written.")
+        raise fail(f"No {what} match these filters; nothing was written.")
     if out is None and to_disk is None and hub is None:
         out = exports_dir / f"{default_name}-{datetime.now():%Y%m%d-%H%M%S}.jsonl"
     try:
         result = export(records, out=out, to_disk=to_disk, hub_repo=hub, private=not public)
     except (PreferenceError, OSError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     for where in (result.jsonl, result.folder):
         if where is not None:
             console.print(f"Wrote {result.count} {what} to {where}")
@@ -135,7 +129,7 @@ def dpo(
             latest_edit_only=not all_edits,
         )
     except PreferenceError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     store, exports_dir = _open(database_url)
     try:
         records = dpo_records(pairs(store, filters), format=fmt, metadata=metadata)  # type: ignore[arg-type]

@@ -12,7 +12,8 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-BackendName = Literal["local", "openai", "vllm"]
+BackendName = str
+"""A backend registered in the ``longwriter.backends`` entry points: local, openai, vllm or a plugin's."""
 
 
 class Settings(BaseSettings):
@@ -61,6 +62,16 @@ class Settings(BaseSettings):
     edit_pair_threshold: float = Field(
         0.1, ge=0, le=1, description="share of changed words that makes an edit a preference pair"
     )
+
+    @field_validator("backend")
+    @classmethod
+    def _installed_backend(cls, value: str) -> str:
+        from longwriter.backends.registry import backend_names  # late: the registry imports Settings
+
+        names = backend_names()
+        if value not in names:
+            raise ValueError(f"unknown backend {value!r}; the installed backends are {', '.join(names)}")
+        return value
 
     @field_validator("data_dir", "models_path", "lora_path", "auth_file", mode="after")
     @classmethod

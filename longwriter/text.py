@@ -1,7 +1,8 @@
 """Text metrics: the single source of truth for words, length scores and repetition.
 
 The UI meter, the writer's length control, the evaluator and the GRPO rewards all import
-from here, so "how long is this text" has exactly one answer across the product.
+from here, so "how long is this text" has exactly one answer across the product. :func:`clip` is
+the one way a text is shortened for display.
 """
 
 from __future__ import annotations
@@ -13,6 +14,12 @@ _CJK = re.compile(r"[\u4e00-\u9fff]")
 _LATIN_WORD = re.compile(r"\b[a-zA-Z]+\b")
 _TOKEN = re.compile(r"[\u4e00-\u9fff]|[^\W\d_]+|\d+", re.UNICODE)
 _SENTENCE_END = re.compile(r"[.!?。！？…](?:[\"'”’»)\]]*)(?=\s|$)|[。！？]")
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` on one line, cut to ``limit`` characters with an ellipsis: for titles, lists and tables."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def count_words(text: str) -> int:

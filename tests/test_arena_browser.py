@@ -24,8 +24,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.model, pytest.mark.timeout(2400)]
 WRITE_TIMEOUT_MS = 1_800_000
 """Two ~100-word documents take about a minute on two idle cores; far longer when the machine is busy."""
 
-A_LABEL = "smollm2-135m · single · default"
-B_LABEL = "smollm2-135m · single · creative"
+A_LABEL = "smollm2-135m · single · Model default"
+B_LABEL = "smollm2-135m · single · Creative"
 
 
 @pytest.fixture
@@ -56,7 +56,7 @@ def test_a_browser_battle_ends_in_a_stored_vote_and_an_exported_pair(
     p.locator("#lw-arena-target input").fill("100")
     # Two quick single-pass contestants (AgentWrite is enabled by default; it would take longer here).
     p.get_by_text("Contestants").click()
-    p.get_by_label("smollm2-135m · agentwrite · default", exact=True).uncheck()
+    p.get_by_label("smollm2-135m · agentwrite · Model default", exact=True).uncheck()
     p.get_by_label(B_LABEL, exact=True).check()
     expect(p.get_by_label(A_LABEL, exact=True)).to_be_checked()
 

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from scripted import VOCABULARY
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
@@ -49,6 +50,7 @@ from longwriter.preferences import (
     vote,
 )
 from longwriter.ratings import leaderboard
+from longwriter.sampling import MODEL_DEFAULT, PRESET_KEYS, PRESET_NAMES, PRESETS, Sampling
 from longwriter.settings import Settings
 from longwriter.store import NotFound, PreferencePair, Store
 from longwriter.studio import Studio
@@ -61,7 +63,7 @@ INSTRUCTION = "Write a short essay about why cats sleep so much"
 
 
 class ScriptedBackend:
-    """A fast stand-in model: distinct, loop-free sentences whose wording depends on the temperature.
+    """A fast stand-in model: varied, loop-free sentences whose wording depends on the temperature.
 
     ``fail_at`` makes requests at that temperature fail; ``gate`` (when set) holds every request
     until it is released, so a test can stop a battle mid-run.
@@ -89,11 +91,10 @@ class ScriptedBackend:
         if self.fail_at is not None and request.temperature == self.fail_at:
             raise BackendError("the scripted model failed on purpose")
         flavour = "calm" if request.temperature < 0.5 else "wild" if request.temperature > 0.8 else "plain"
+        words = random.Random(self.calls)
         produced = 0
-        n = self.calls * 1000
         while produced < request.max_tokens:
-            n += 1
-            piece = f"The {flavour} cat {n} naps {n} hours. "
+            piece = f"The {flavour} cat {' '.join(words.choice(VOCABULARY) for _ in range(7))}. "
             produced += estimate_tokens(piece)
             yield piece
             await asyncio.sleep(0.0005)  # a real model takes time per piece (and Stop relies on it)
@@ -111,7 +112,7 @@ async def fake_studio(settings: Settings) -> AsyncIterator[tuple[Studio, Scripte
     await studio.aclose()
 
 
-CONFIGS = [ArenaConfig(MODEL, "single", "focused"), ArenaConfig(MODEL, "single", "creative")]
+CONFIGS = [ArenaConfig(MODEL, "single", "Precise"), ArenaConfig(MODEL, "single", "Creative")]
 
 
 async def battle(studio: Studio, user: str | None = "ann", seed: int = 1, words: int = 120) -> str:
@@ -127,15 +128,27 @@ async def battle(studio: Studio, user: str | None = "ann", seed: int = 1, words:
 def test_configurations_and_random_draws() -> None:
     configs = arena_configs([resolve(MODEL, Path("/x")), resolve("longwriter-zero-32b", Path("/x"))])
     labels = {c.label for c in configs}
-    assert f"{MODEL} · agentwrite · default" in labels and f"{MODEL} · think · default" not in labels
-    assert "longwriter-zero-32b · think · creative" in labels
-    assert ArenaConfig.parse(f"{MODEL} · parallel · focused") == ArenaConfig(MODEL, "parallel", "focused")
+    assert f"{MODEL} · agentwrite · Model default" in labels and f"{MODEL} · think · Model default" not in labels
+    assert "longwriter-zero-32b · think · Creative" in labels
+    assert ArenaConfig.parse(f"{MODEL} · parallel · Precise") == ArenaConfig(MODEL, "parallel", "Precise")
     sides = {draw_pair(CONFIGS, random.Random(seed))[0] for seed in range(40)}
     assert sides == set(CONFIGS)  # either configuration can be side A
     with pytest.raises(PreferenceError, match="at least two"):
         draw_pair([CONFIGS[0], CONFIGS[0]])
     with pytest.raises(PreferenceError):
         ArenaConfig(MODEL, "single", "spicy")
+
+
+def test_the_arena_offers_the_write_tabs_presets_with_the_same_values() -> None:
+    """One preset table: a contestant "Creative" samples as the Write tab's "Creative" does."""
+    from ui import presets
+
+    spec = resolve(MODEL, Path("/x"))
+    assert {c.preset for c in arena_configs([spec])} == set(PRESET_NAMES) == set(presets.preset_names(None))
+    for name in PRESET_NAMES:
+        drawn = Sampling.for_model(spec, **ArenaConfig(MODEL, "single", name).sampling)
+        assert {k: getattr(drawn, k) for k in PRESET_KEYS} == presets.values_for(name, spec, None), name
+    assert ArenaConfig(MODEL).preset == MODEL_DEFAULT and ArenaConfig(MODEL).sampling == {}
 
 
 async def test_a_battle_writes_two_documents_then_takes_a_vote(fake_studio: tuple[Studio, ScriptedBackend]) -> None:
@@ -176,7 +189,7 @@ async def test_a_battle_writes_two_documents_then_takes_a_vote(fake_studio: tupl
 
 async def test_failed_and_stopped_battles_cannot_be_voted_or_rated(settings: Settings) -> None:
     studio = Studio(settings)
-    backend = ScriptedBackend(fail_at=1.0)  # the "creative" preset's temperature
+    backend = ScriptedBackend(fail_at=PRESETS["Creative"]["temperature"])
     studio.use_backend(backend)  # type: ignore[arg-type]
     try:
         failed = await battle(studio)
@@ -297,7 +310,7 @@ async def test_edits_become_pairs_above_the_threshold(fake_studio: tuple[Studio,
 
     half = len(words) // 2
     rewrite = " ".join(words[:half]) + " Cats are crepuscular, so their long naps store energy for dawn and dusk."
-    studio.edit_section(doc_id, 0, rewrite)
+    studio.store.update_section_text(doc_id, 0, rewrite)
     pair = record_edit(studio.store, settings, doc_id, 0, rewrite, user="bob")
     assert pair is not None and pair.source == "edit"
     assert pair.chosen == rewrite and pair.rejected == model_text and pair.changed >= 0.1  # type: ignore[operator]

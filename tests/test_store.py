@@ -171,6 +171,148 @@ def test_reopening_keeps_data_and_an_older_schema_is_upgraded(tmp_path: Path) ->
     upgraded.close()
 
 
+OLD_ROWS: dict[str, list[tuple[str, dict[str, object]]]] = {
+    "0001": [
+        (
+            "documents",
+            {
+                "id": "old-doc",
+                "created_at": "2026-11-01 09:00:00.000000",
+                "updated_at": "2026-11-01 09:05:00.000000",
+                "user": "ann",
+                "instruction": "Write about old lighthouses",
+                "target_words": 400,
+                "mode": "agentwrite",
+                "model": "smollm2-135m",
+                "backend": "local",
+                "params": '{"temperature": 0.5, "top_p": 0.8}',
+                "plan": '[{"main_point": "The keepers", "words": 200}, {"main_point": "The lamps", "words": 200}]',
+                "plan_raw": "Paragraph 1 - Main Point: The keepers",
+                "status": "stopped",
+                "words": 6,
+                "length_score": 12.5,
+            },
+        ),
+        *(
+            (
+                "sections",
+                {
+                    "id": index + 1,
+                    "document_id": "old-doc",
+                    "index": index,
+                    "main_point": point,
+                    "target_words": 200,
+                    "text": text,
+                    "reasoning": "",
+                    "status": status,
+                    "words": len(text.split()),
+                    "updated_at": "2026-11-01 09:04:00.000000",
+                },
+            )
+            for index, point, text, status in [
+                (0, "The keepers", "Keepers lived alone by the sea.", "done"),
+                (1, "The lamps", "", "pending"),
+            ]
+        ),
+        (
+            "generations",
+            {
+                "id": 1,
+                "document_id": "old-doc",
+                "section_index": 0,
+                "kind": "section",
+                "model": "smollm2-135m",
+                "backend": "local",
+                "params": "{}",
+                "prompt": "Write paragraph 1 about the keepers.",
+                "output": "Keepers lived alone by the sea.",
+                "output_tokens": 9,
+                "started_at": "2026-11-01 09:03:00.000000",
+                "seconds": 4.5,
+                "stop_reason": "complete",
+                "status": "done",
+            },
+        ),
+    ],
+    "0002": [
+        (
+            "preference_pairs",
+            {
+                "id": 1,
+                "created_at": "2026-11-02 10:00:00.000000",
+                "user": "ann",
+                "source": "edit",
+                "verdict": "preferred",
+                "prompt": "Write paragraph 1 about the keepers.",
+                "chosen": "Keepers lived alone, tending the light.",
+                "rejected": "Keepers lived alone by the sea.",
+                "chosen_config": '{"edited_by": "ann"}',
+                "rejected_config": '{"model": "smollm2-135m"}',
+                "chosen_document_id": "old-doc",
+                "rejected_document_id": "old-doc",
+                "section_index": 0,
+                "generation_id": 1,
+                "chosen_words": 6,
+                "rejected_words": 6,
+                "changed": 0.5,
+            },
+        ),
+    ],
+}
+"""Rows as the releases at revisions 0001 and 0002 wrote them (each revision holds the earlier ones' rows too)."""
+
+
+@pytest.mark.parametrize("revision", ["0001", "0002"])
+def test_rows_of_an_older_schema_survive_the_upgrade_and_stay_usable(tmp_path: Path, revision: str) -> None:
+    """A database an older release left at ``revision``, holding its rows, opens at head with them intact."""
+    from longwriter.documents import document_record
+    from longwriter.preferences import Filters, dpo_records, pairs, record_thumb
+
+    path = tmp_path / "longwriter.db"
+    engine = create_engine(f"sqlite:///{path}")
+    upgrade(engine, revision)
+    engine.dispose()
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("SELECT version_num FROM alembic_version").fetchone() == (revision,)
+        for table, row in [item for rev, rows in OLD_ROWS.items() if rev <= revision for item in rows]:
+            columns = ", ".join(f'"{name}"' for name in row)
+            raw.execute(f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * len(row))})", tuple(row.values()))
+
+    store = Store(f"sqlite:///{path}")
+    assert _schema_diff(store) == []
+    assert store.get_document("old-doc", user="bob") is None  # still ann's
+    record = document_record(store, "old-doc", user="ann")
+    assert (record["instruction"], record["status"], record["target_words"], record["sampling"]["temperature"]) == (
+        "Write about old lighthouses",
+        "stopped",
+        400,
+        0.5,
+    )
+    assert [(s["main_point"], s["status"], s["text"]) for s in record["sections"]] == [
+        ("The keepers", "done", "Keepers lived alone by the sea."),
+        ("The lamps", "pending", ""),
+    ]
+    assert [(g.kind, g.output_tokens, g.stop_reason) for g in store.generations("old-doc")] == [
+        ("section", 9, "complete")
+    ]
+    # The tables added since hold the old rows' judgements: a thumb finds the old write prompt.
+    thumb = record_thumb(store, "old-doc", True, index=0, user="ann")
+    assert thumb.prompt == "Write paragraph 1 about the keepers." and thumb.generation_id == 1
+    kept = dpo_records(pairs(store, Filters(sources=("edit",))), format="standard")
+    expected = [
+        {
+            "prompt": "Write paragraph 1 about the keepers.",
+            "chosen": "Keepers lived alone, tending the light.",
+            "rejected": "Keepers lived alone by the sea.",
+        }
+    ]
+    assert kept == (expected if revision == "0002" else [])
+    # and the old document goes on being written where it stopped.
+    store.save_section("old-doc", 1, text="The lamps burned whale oil.", status="done")
+    assert store.document_text("old-doc") == "Keepers lived alone by the sea.\n\nThe lamps burned whale oil."
+    store.close()
+
+
 def test_a_database_from_a_newer_release_is_refused_clearly(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'longwriter.db'}"
     Store(url).close()

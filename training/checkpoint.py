@@ -18,7 +18,7 @@ from longwriter.catalog import ModelSpec, register
 from training.models import load_causal_lm
 
 if TYPE_CHECKING:
-    from training.runner import Job
+    from training.job import Job
     from training.summary import Summary
 
 ADAPTER_DIR = "adapter"

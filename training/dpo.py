@@ -17,7 +17,7 @@ from training.models import load_causal_lm, resolve_model
 if TYPE_CHECKING:
     from trl import DPOTrainer
 
-    from training.runner import Job
+    from training.job import Job
 
 
 def build_trainer(job: Job) -> DPOTrainer:

@@ -17,7 +17,7 @@ from training.rewards import reward_functions
 if TYPE_CHECKING:
     from trl import GRPOTrainer
 
-    from training.runner import Job
+    from training.job import Job
 
 
 def build_trainer(job: Job) -> GRPOTrainer:

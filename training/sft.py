@@ -16,7 +16,7 @@ from training.data import sft_dataset
 if TYPE_CHECKING:
     from trl import SFTTrainer
 
-    from training.runner import Job
+    from training.job import Job
 
 
 def build_trainer(job: Job) -> SFTTrainer:

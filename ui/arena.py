@@ -16,17 +16,8 @@ from typing import Any
 
 import gradio as gr
 
-from longwriter.events import (
-    DocumentDone,
-    Event,
-    Failed,
-    PlanReady,
-    SectionDone,
-    SectionReset,
-    SectionStarted,
-    Stopped,
-    TextDelta,
-)
+from longwriter.document_state import DocumentState, is_milestone
+from longwriter.events import Event
 from longwriter.preferences import (
     SIDE_NAMES,
     ArenaConfig,
@@ -38,9 +29,9 @@ from longwriter.preferences import (
     stop_battle,
     vote,
 )
+from longwriter.sampling import MODEL_DEFAULT, describe_presets
 from longwriter.store import NotFound
 from longwriter.studio import Studio, StudioError
-from longwriter.text import count_words
 from ui.common import UPDATE_INTERVAL, current_user, throttled
 from ui.view import message_html
 
@@ -58,44 +49,25 @@ def default_configs(studio: Studio) -> list[str]:
 
 
 def _urgent(item: tuple[str, Event]) -> bool:
-    return isinstance(item[1], (PlanReady, SectionStarted, SectionDone, DocumentDone, Stopped, Failed))
+    return is_milestone(item[1])
 
 
-class Side:
-    """One side's text as it streams: sections by index, plus a note when it failed or stopped."""
-
-    def __init__(self) -> None:
-        self.sections: dict[int, str] = {}
-        self.note = ""
-        self.planned = 0
-
-    def apply(self, event: Event) -> None:
-        match event:
-            case PlanReady(plan=plan):
-                self.planned = len(plan.sections)
-            case SectionStarted(index=index):
-                self.sections[index] = ""
-            case TextDelta(index=index, text=text, channel="text"):
-                self.sections[index] = self.sections.get(index, "") + text
-            case SectionReset(index=index, text=text) | SectionDone(index=index, text=text):
-                self.sections[index] = text
-            case Failed(message=message):
-                self.note = f"⚠ This side failed: {message}"
-            case Stopped():
-                self.note = "⏹ Stopped."
+class Side(DocumentState):
+    """One side as it streams (its document state), shown as Markdown with a note when it failed or stopped."""
 
     @property
-    def text(self) -> str:
-        return "\n\n".join(self.sections[i].strip() for i in sorted(self.sections) if self.sections[i].strip())
+    def note(self) -> str:
+        if self.status == "failed":
+            return f"⚠ This side failed: {self.error}"
+        return "⏹ Stopped." if self.status == "stopped" else ""
 
     def markdown(self) -> str:
-        body = self.text or ("*Starting…*" if not self.sections else "*Writing…*")
+        body = self.text or ("*Starting…*" if not self.started_count else "*Writing…*")
         return f"{body}\n\n*{self.note}*" if self.note else body
 
     def meter(self) -> str:
-        words = count_words(self.text)
-        sections = f" · section {len(self.sections)} of {self.planned}" if self.planned else ""
-        return f'<div class="lw-arena-meter">{words:,} words{sections}</div>'
+        sections = f" · section {self.started_count} of {len(self.plan)}" if self.plan else ""
+        return f'<div class="lw-arena-meter">{self.words:,} words{sections}</div>'
 
 
 class ArenaTab:
@@ -144,8 +116,7 @@ class ArenaTab:
                 value=defaults,
                 show_label=False,
                 elem_id="lw-arena-configs",
-                info="model · mode · sampling preset "
-                "(focused: temperature 0.3, creative: 1.0, default: the model's own)",
+                info=f"model · mode · sampling preset ({describe_presets()}; {MODEL_DEFAULT}: the model's own)",
             )
         with gr.Row():
             self.start_btn = gr.Button("⚔ New battle", variant="primary", elem_id="lw-arena-start")

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 import gradio as gr
 
 from longwriter.documents import export_bytes, export_filename
+from longwriter.text import clip  # noqa: F401 - the page's modules import it from here
 
 T = TypeVar("T")
 
@@ -88,12 +89,6 @@ async def throttled(
         aclose = getattr(iterator, "aclose", None)
         if aclose is not None:
             await aclose()
-
-
-def clip(text: str, limit: int) -> str:
-    """``text`` on one line, cut to ``limit`` characters with an ellipsis."""
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def export_file(record: dict[str, Any], fmt: str) -> Path:

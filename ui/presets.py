@@ -1,4 +1,4 @@
-"""Sampling presets: built-in named settings, the model's own defaults, and the user's saved ones.
+"""The user's saved sampling presets, next to the built-in ones (:mod:`longwriter.sampling`).
 
 Saved presets live in the browser (``gr.BrowserState``) as ``{"presets": {name: params},
 "defaults": {model_id: preset_name}}``: they follow the writer's browser without a server-side
@@ -10,16 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from longwriter.catalog import ModelSpec
-
-MODEL_DEFAULT = "Model default"
-"""The catalog's recommended sampling for the chosen model."""
-
-BUILTIN: dict[str, dict[str, float | int]] = {
-    "Precise": {"temperature": 0.3, "top_p": 0.8, "top_k": 40, "repetition_penalty": 1.1},
-    "Balanced": {"temperature": 0.6, "top_p": 0.9, "top_k": 50, "repetition_penalty": 1.1},
-    "Creative": {"temperature": 0.9, "top_p": 0.95, "top_k": 0, "repetition_penalty": 1.05},
-}
-FIELDS = ("temperature", "top_p", "top_k", "repetition_penalty")
+from longwriter.sampling import MODEL_DEFAULT, PRESET_KEYS, PRESET_NAMES, PRESETS, model_values
 
 
 def empty_store() -> dict[str, Any]:
@@ -38,26 +29,17 @@ def normalize_store(store: Any) -> dict[str, Any]:
 
 def preset_names(store: Any) -> list[str]:
     saved = sorted(normalize_store(store)["presets"])
-    return [MODEL_DEFAULT, *BUILTIN, *(n for n in saved if n not in BUILTIN and n != MODEL_DEFAULT)]
-
-
-def model_values(spec: ModelSpec) -> dict[str, float | int]:
-    return {
-        "temperature": spec.temperature,
-        "top_p": spec.top_p,
-        "top_k": spec.top_k,
-        "repetition_penalty": spec.repetition_penalty,
-    }
+    return [*PRESET_NAMES, *(n for n in saved if n not in PRESET_NAMES)]
 
 
 def values_for(name: str, spec: ModelSpec, store: Any) -> dict[str, float | int]:
     """The sampling values of preset ``name`` (unknown names fall back to the model's defaults)."""
     base = model_values(spec)
-    if name in BUILTIN:
-        return {**base, **BUILTIN[name]}
+    if name in PRESETS:
+        return {**base, **PRESETS[name]}
     saved = normalize_store(store)["presets"].get(name)
     if saved:
-        return {**base, **{k: saved[k] for k in FIELDS if k in saved}}
+        return {**base, **{k: saved[k] for k in PRESET_KEYS if k in saved}}
     return base
 
 
@@ -73,12 +55,12 @@ def save_preset(store: Any, name: str, values: dict[str, Any], model_id: str | N
     name = " ".join((name or "").split())
     if not name:
         raise ValueError("Give the preset a name first.")
-    if name in BUILTIN or name == MODEL_DEFAULT:
+    if name in PRESET_NAMES:
         raise ValueError(f"“{name}” is a built-in preset; choose another name.")
     if len(name) > 40:
         raise ValueError("Preset names are at most 40 characters.")
     store = normalize_store(store)
-    store["presets"][name] = {k: values[k] for k in FIELDS if values.get(k) is not None}
+    store["presets"][name] = {k: values[k] for k in PRESET_KEYS if values.get(k) is not None}
     if model_id:
         store["defaults"][model_id] = name
     return store

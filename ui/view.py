@@ -1,7 +1,7 @@
 """What the Write tab shows, as plain data and HTML: no Gradio here, so it is easy to test.
 
 :class:`LiveDoc` is a document as the page sees it — built from the stored record, then advanced
-by the writer's events while a run streams. The renderers turn it into small HTML fragments,
+by the writer's events while a run streams (the fold is :class:`longwriter.document_state.DocumentState`). The renderers turn it into small HTML fragments,
 one per section plus the meter, so a streaming update touches only what changed.
 """
 
@@ -9,23 +9,12 @@ from __future__ import annotations
 
 import html
 import time
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Self
 
+from longwriter.document_state import DocumentState, SectionState
 from longwriter.documents import render_markdown
-from longwriter.events import (
-    DocumentDone,
-    Event,
-    Failed,
-    PlanDelta,
-    PlanReady,
-    SectionDone,
-    SectionReset,
-    SectionStarted,
-    Stopped,
-    TextDelta,
-)
-from longwriter.text import count_words, length_score
+from longwriter.events import Event, Failed, PlanReady, Stopped
 
 DOC_STATUS = {
     "planning": "planning",
@@ -47,89 +36,58 @@ def doc_status_label(status: str, running: bool) -> str:
     return DOC_STATUS.get(status, status)
 
 
-@dataclass
-class LiveSection:
-    index: int
-    main_point: str
-    target_words: int
-    text: str = ""
-    status: str = "pending"
-    words: int = 0
+@dataclass(kw_only=True)
+class LiveDoc(DocumentState):
+    """A document on the page: the stored record, advanced by the current run's events.
 
-    def set_text(self, text: str) -> None:
-        self.text = text
-        self.words = count_words(text)
-
-
-@dataclass
-class LiveDoc:
-    """A document on the page: the stored record plus whatever the current run has streamed."""
+    The fold itself is :class:`DocumentState`'s; the page adds who and what the document is, the
+    run's clock, and the message it shows when a run ends or the plan had to be replaced.
+    """
 
     id: str
     instruction: str
-    target_words: int
     mode: str
     model: str
-    status: str
-    error: str | None = None
-    sections: list[LiveSection] = field(default_factory=list)
-    plan: list[dict[str, Any]] = field(default_factory=list)
-    plan_raw: str = ""
-    reasoning: str = ""
     running: bool = False
-    current: int | None = None
     seconds: float = 0.0
+    """Stored writing time of earlier runs."""
     tokens: int = 0
     run_started: float | None = None
-    run_tokens: int = 0
-    run_seconds: float = 0.0
     message: str = ""
     level: str = "info"
-    dirty: set[int] = field(default_factory=set)
-    plan_dirty: bool = False
 
     @classmethod
-    def from_record(cls, record: dict[str, Any], running: bool = False) -> LiveDoc:
-        sections = [
-            LiveSection(s["index"], s["main_point"], s["target_words"], s["text"], s["status"], s["words"])
-            for s in record["sections"]
-        ]
-        reasoning = "\n\n".join(s.get("reasoning", "") for s in record["sections"] if s.get("reasoning"))
-        doc = cls(
+    def from_record(cls, record: dict[str, Any], running: bool = False, **fields: Any) -> Self:
+        return super().from_record(
+            record,
             id=record["id"],
             instruction=record["instruction"],
-            target_words=record["target_words"],
             mode=record["mode"],
             model=record["model"],
-            status=record["status"],
-            error=record.get("error"),
-            sections=sections,
-            plan=list(record["plan"]["sections"]),
-            reasoning=reasoning,
             running=running,
             seconds=record["timings"]["write_seconds"],
             tokens=record["tokens"],
+            **fields,
         )
-        doc.dirty = set(range(len(sections)))
-        return doc
+
+    @property
+    def dirty(self) -> set[int]:
+        """Sections to redraw (and :data:`~longwriter.document_state.REASONING`, the reasoning panel); the renderer clears them."""
+        return self.changed
+
+    @dirty.setter
+    def dirty(self, value: set[int]) -> None:
+        self.changed = value
+
+    @property
+    def plan_dirty(self) -> bool:
+        return self.plan_changed
+
+    @plan_dirty.setter
+    def plan_dirty(self, value: bool) -> None:
+        self.plan_changed = value
 
     # -- numbers -------------------------------------------------------------------------
-
-    @property
-    def words(self) -> int:
-        return sum(s.words for s in self.sections)
-
-    @property
-    def length_score(self) -> float | None:
-        return length_score(self.target_words, self.words) if self.words else None
-
-    @property
-    def has_text(self) -> bool:
-        return any(s.text.strip() for s in self.sections)
-
-    @property
-    def done_count(self) -> int:
-        return sum(1 for s in self.sections if s.status == "done")
 
     def elapsed(self) -> float:
         """Seconds of this run so far, or the stored writing time between runs."""
@@ -142,7 +100,7 @@ class LiveDoc:
         if self.running and self.run_started is not None:
             if self.run_tokens and self.run_seconds:
                 return self.run_tokens / self.run_seconds, False
-            streamed = sum(len(s.text) for s in self.sections if s.status == "writing")
+            streamed = sum(len(s.text) for s in self.unfinished())
             elapsed = time.monotonic() - self.run_started
             return (streamed / 4 / elapsed, True) if streamed and elapsed > 1 else (None, True)
         if self.tokens and self.seconds:
@@ -150,12 +108,11 @@ class LiveDoc:
         return None, False
 
     def position(self) -> tuple[int, int]:
-        """(k, n): the section being written (or the count of finished ones) out of all sections."""
+        """(k, n): the section being written (or the count of begun ones) out of all sections."""
         n = len(self.sections)
         if self.current is not None and self.running:
             return min(self.current + 1, n), n
-        started = sum(1 for s in self.sections if s.status != "pending" or s.text.strip())
-        return started, n
+        return self.started_count, n
 
     # -- events ---------------------------------------------------------------------------
 
@@ -166,80 +123,19 @@ class LiveDoc:
         self.message, self.level = "", "info"
 
     def apply(self, event: Event) -> None:
-        """Advance the page's copy of the document by one writer event."""
+        """Fold the event in, then say what the page should tell the user about it."""
+        super().apply(event)
         match event:
-            case PlanDelta(text=text):
-                self.plan_raw += text
-                self.plan_dirty = True
-            case PlanReady(plan=plan, fallback=fallback):
-                self.plan = [s.model_dump() for s in plan.sections]
-                self.plan_dirty = True
-                if fallback:
-                    self.message = (
-                        "The model's outline could not be used, so a plain plan was made from your "
-                        "request. Edit it as you like."
-                    )
-                    self.level = "warn"
-            case SectionStarted(index=index, target_words=target):
-                section = self._section(index, target)
-                section.set_text("")
-                section.status = "writing"
-                self.current = index
-                self.dirty.add(index)
-                if self.mode == "think":
-                    self.reasoning = ""
-            case TextDelta(index=index, text=text, channel=channel):
-                if channel == "reasoning":
-                    self.reasoning += text
-                    self.dirty.add(-1)  # -1: the reasoning panel
-                    return
-                section = self._section(index)
-                section.text += text
-                self.dirty.add(index)
-            case SectionReset(index=index, text=text):
-                self._section(index).set_text(text)
-                self.dirty.add(index)
-            case SectionDone(index=index, text=text, tokens=tokens, seconds=seconds):
-                section = self._section(index)
-                section.set_text(text)
-                section.status = "done"
-                self.run_tokens += tokens
-                self.run_seconds += seconds
-                self.dirty.add(index)
-            case DocumentDone():
-                self.status = "done"
-            case Stopped(index=index):
-                self.status = "stopped"
+            case PlanReady(fallback=True):
+                self.message = (
+                    "The model's outline could not be used, so a plain plan was made from your "
+                    "request. Edit it as you like."
+                )
+                self.level = "warn"
+            case Stopped():
                 self.message, self.level = "Stopped. Everything written so far is kept; Continue picks it up.", "info"
-                self._halt(index, "stopped")
-            case Failed(message=message, index=index):
-                self.status = "failed"
-                self.error = message
+            case Failed(message=message):
                 self.message, self.level = message, "error"
-                self._halt(index, "failed")
-
-    def recount(self) -> None:
-        """Refresh word counts of sections that streamed text since the last render."""
-        for index in self.dirty:
-            if 0 <= index < len(self.sections):
-                section = self.sections[index]
-                section.words = count_words(section.text)
-
-    def _halt(self, index: int | None, status: str) -> None:
-        for s in self.sections:
-            if s.status == "writing" or (index is not None and s.index == index and s.status != "done"):
-                s.status = status
-                self.dirty.add(s.index)
-
-    def _section(self, index: int, target: int | None = None) -> LiveSection:
-        while len(self.sections) <= index:
-            i = len(self.sections)
-            step = self.plan[i] if i < len(self.plan) else {}
-            self.sections.append(LiveSection(i, step.get("main_point", ""), int(step.get("words", 0) or 0)))
-        section = self.sections[index]
-        if target:
-            section.target_words = target
-        return section
 
 
 # -- rendering ---------------------------------------------------------------------------------
@@ -273,7 +169,7 @@ def _fit_class(words: int, target: int) -> str:
     return " lw-over" if ratio > 1.2 else ""
 
 
-def section_html(section: LiveSection, total: int, single: bool = False) -> str:
+def section_html(section: SectionState, total: int, single: bool = False) -> str:
     """One section: number, main point, its words against its budget, status, and its text."""
     status = section.status if section.status in SECTION_STATUS else "pending"
     point = "" if single else html.escape(section.main_point)

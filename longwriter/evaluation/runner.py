@@ -11,28 +11,29 @@ only what is missing is generated or judged.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import os
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import aclosing
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from longwriter.agentwrite import MODES, Mode
+from longwriter.document_state import DocumentState
 from longwriter.evaluation.data import RULER_LENGTHS, RULER_PROMPTS, BenchItem, items_digest, ruler_items
 from longwriter.evaluation.judge import Judge, Judgement, JudgeUnavailable
 from longwriter.evaluation.records import EvalRecords
 from longwriter.evaluation.report import arena_report, longbench_report, ruler_report, without_texts
-from longwriter.events import SectionDone, SectionReset, SectionStarted, Stopped, TextDelta
+from longwriter.events import SectionDone, Stopped
+from longwriter.sampling import INTEGER_KEYS, SAMPLING_KEYS
 from longwriter.store.models import EvalComparison, EvalItem, EvalKind, EvalRun, EvalRunStatus
+from longwriter.streams import merge
 from longwriter.studio import Studio, StudioError
 from longwriter.text import count_words, length_score
 
-SAMPLING_KEYS = ("temperature", "top_p", "top_k", "repetition_penalty", "seed")
 PROGRESS_SECONDS = 1.5
 
 
@@ -79,7 +80,7 @@ class GenConfig:
                 fields[key] = value
             elif key in SAMPLING_KEYS:
                 try:
-                    sampling[key] = int(value) if key in ("top_k", "seed") else float(value)
+                    sampling[key] = int(value) if key in INTEGER_KEYS else float(value)
                 except ValueError:
                     raise EvalError(f"{key}={value!r} in {text!r} is not a number") from None
             else:
@@ -425,7 +426,7 @@ class Evaluator:
             (lambda row=row, number=done + n: self._write_item(run, row, by_label[row.config], number, len(rows)))
             for n, row in enumerate(todo, start=1)
         ]
-        async with aclosing(_fan_out(jobs, concurrency)) as events:
+        async with aclosing(merge(jobs, concurrency)) as events:
             async for event in events:
                 yield event
                 if isinstance(event, ItemFinished):
@@ -502,7 +503,7 @@ class Evaluator:
             yield ItemJudged(row.key, judgement.quality, judgement.error, judgement.attempts, number, len(todo))
 
         jobs = [(lambda row=row, n=n: one(row, n)) for n, row in enumerate(todo, start=1)]
-        async with aclosing(_fan_out(jobs, concurrency)) as events:
+        async with aclosing(merge(jobs, concurrency)) as events:
             async for event in events:
                 yield event
                 self._snapshot(run.id, path, include_texts)
@@ -547,7 +548,7 @@ class Evaluator:
             yield PairJudged(item_id, a, b, verdict.winner, verdict.error, number, len(todo))
 
         jobs = [(lambda t=t, n=n: one(t[0], t[1], t[2], n)) for n, t in enumerate(todo, start=1)]
-        async with aclosing(_fan_out(jobs, concurrency)) as events:
+        async with aclosing(merge(jobs, concurrency)) as events:
             async for event in events:
                 yield event
                 self._snapshot(run.id, path, include_texts)
@@ -621,71 +622,13 @@ def write_json(report: dict[str, Any], path: Path) -> Path:
 
 
 async def _progress(events: AsyncIterator[Any], row: EvalItem) -> AsyncGenerator[Any, None]:
-    """Pass the writer's terminal events on and turn its text into occasional ItemProgress events."""
-    before, current, last = 0, "", time.monotonic()
+    """Pass the writer's Stopped on and turn the document so far into occasional ItemProgress events."""
+    state = DocumentState()
+    last = time.monotonic()
     async for event in events:
-        if isinstance(event, SectionStarted):
-            current = ""
-        elif isinstance(event, TextDelta) and event.channel == "text":
-            current += event.text
-        elif isinstance(event, SectionReset):
-            current = event.text
-        elif isinstance(event, SectionDone):
-            before, current = before + event.words, ""
-            yield ItemProgress(row.key, before, row.required_words)
-            last = time.monotonic()
-            continue
-        elif isinstance(event, Stopped):
+        state.apply(event)
+        if isinstance(event, Stopped):
             yield event
-            continue
-        if time.monotonic() - last >= PROGRESS_SECONDS:
+        elif isinstance(event, SectionDone) or time.monotonic() - last >= PROGRESS_SECONDS:
             last = time.monotonic()
-            yield ItemProgress(row.key, before + count_words(current), row.required_words)
-
-
-_DONE = object()
-
-
-async def _fan_out(
-    jobs: Sequence[Callable[[], AsyncGenerator[EvalEvent, None]]], concurrency: int
-) -> AsyncGenerator[EvalEvent, None]:
-    """Run event-producing jobs, ``concurrency`` at a time, yielding their events as they come.
-
-    With concurrency 1 the jobs run inline, one after the other, so a consumer that stops after an
-    event leaves the next job untouched. Otherwise each job is a task; closing this stream cancels
-    them, which closes their writer streams (the documents keep their text and can be resumed).
-    """
-    if concurrency <= 1:
-        for job in jobs:
-            async with aclosing(job()) as events:  # type: ignore[type-var]
-                async for event in events:
-                    yield event
-        return
-    queue: asyncio.Queue[Any] = asyncio.Queue()
-    gate = asyncio.Semaphore(concurrency)
-
-    async def work(job: Callable[[], AsyncGenerator[EvalEvent, None]]) -> None:
-        try:
-            async with gate, aclosing(job()) as events:  # type: ignore[type-var]
-                async for event in events:
-                    await queue.put(event)
-        except Exception as exc:  # noqa: BLE001 - handed to the consumer, which re-raises it
-            await queue.put(exc)
-        finally:
-            await queue.put(_DONE)
-
-    tasks = [asyncio.create_task(work(job)) for job in jobs]
-    remaining = len(tasks)
-    try:
-        while remaining:
-            item = await queue.get()
-            if item is _DONE:
-                remaining -= 1
-            elif isinstance(item, Exception):
-                raise item
-            else:
-                yield item
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+            yield ItemProgress(row.key, state.words, row.required_words)

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
-from dataclasses import dataclass, field
 from datetime import datetime
 
+from longwriter.document_state import DocumentState
 from longwriter.events import (
     DocumentDone,
     Event,
@@ -69,19 +69,8 @@ async def record(
             await aclose()
 
 
-@dataclass
-class _Draft:
-    """A section being written: its text so far and whether the database has all of it."""
-
-    prompt: str = ""
-    text: str = ""
-    reasoning: str = ""
-    dirty: bool = False
-    started_at: datetime = field(default_factory=utcnow)
-
-
 class _Recorder:
-    """The state of one recorded run: unsaved drafts and when they were last checkpointed."""
+    """Saves one run: the document state the events fold into, and when it was last checkpointed."""
 
     def __init__(self, store: Store, doc_id: str, checkpoint_seconds: float, kind: GenerationKind | None) -> None:
         doc = store.get_document(doc_id)
@@ -90,14 +79,17 @@ class _Recorder:
         self.store, self.doc = store, doc
         self.kind: GenerationKind = kind or ("single" if doc.mode == "single" else "section")
         self.checkpoint_seconds = checkpoint_seconds
-        self.drafts: dict[int, _Draft] = {}
-        self.started_at, self.started = utcnow(), time.monotonic()
+        self.state = DocumentState(target_words=doc.target_words, status="writing", plan=list(doc.plan or []))
+        self.started_at: dict[int, datetime] = {}
+        """When each section this run started and has not finished began."""
+        self.run_started_at, self.started = utcnow(), time.monotonic()
         self.last_flush = self.started
         self.writing = False
         self.finished = False
 
     def handle(self, event: Event) -> None:
-        doc_id = self.doc.id
+        doc_id, state = self.doc.id, self.state
+        state.apply(event)
         match event:
             case PlanReady(plan=plan, raw=raw, fallback=fallback):
                 self.store.set_plan(doc_id, plan, raw)
@@ -106,40 +98,34 @@ class _Recorder:
                         kind="plan",
                         section_index=None,
                         output=raw,
-                        started_at=self.started_at,
+                        started_at=self.run_started_at,
                         seconds=time.monotonic() - self.started,
                         status="failed" if fallback else "done",
                     )
-            case SectionStarted(index=index, target_words=target, prompt=prompt):
-                self.drafts[index] = _Draft(prompt=prompt)
+            case SectionStarted(index=index, target_words=target):
+                self.started_at[index] = utcnow()
+                state.changed.discard(index)  # the text is replaced at the first checkpoint, not emptied now
                 self.store.save_section(doc_id, index, status="writing", target_words=target)
                 if not self.writing:
                     self.store.set_status(doc_id, "writing")
                     self.writing = True
-            case TextDelta(index=index, text=text, channel=channel):
-                draft = self.drafts.setdefault(index, _Draft())
-                if channel == "reasoning":
-                    draft.reasoning += text
-                else:
-                    draft.text += text
-                draft.dirty = True
+            case TextDelta():
                 if time.monotonic() - self.last_flush >= self.checkpoint_seconds:
                     self.flush()
-            case SectionReset(index=index, text=text):
-                draft = self.drafts.setdefault(index, _Draft())
-                draft.text, draft.dirty = text, True
+            case SectionReset():
                 self.flush()
-            case SectionDone():
-                draft = self.drafts.pop(event.index, _Draft())
+            case SectionDone(index=index):
+                state.changed.discard(index)
                 self.flush()
-                self.store.save_section(doc_id, event.index, text=event.text, reasoning=draft.reasoning, status="done")
+                section = state.section(index)
+                self.store.save_section(doc_id, index, text=section.text, reasoning=section.reasoning, status="done")
                 self._add_generation(
                     kind=self.kind,
-                    section_index=event.index,
-                    prompt=event.prompt or draft.prompt,
+                    section_index=index,
+                    prompt=event.prompt or section.prompt,
                     output=event.text,
                     output_tokens=event.tokens,
-                    started_at=draft.started_at,
+                    started_at=self.started_at.pop(index, utcnow()),
                     seconds=event.seconds,
                     stop_reason=event.stop_reason,
                     status="done",
@@ -152,15 +138,16 @@ class _Recorder:
                 self.finish("failed", error=message, failed_index=index)
 
     def flush(self) -> None:
-        """Write every draft with unsaved text to its section row."""
-        for index, draft in self.drafts.items():
-            if draft.dirty:
-                self.store.save_section(self.doc.id, index, text=draft.text, reasoning=draft.reasoning)
-                draft.dirty = False
+        """Write every section with unsaved text to its row."""
+        state = self.state
+        for index in sorted(i for i in state.changed if i >= 0):
+            section = state.section(index)
+            self.store.save_section(self.doc.id, index, text=section.text, reasoning=section.reasoning)
+        state.changed.clear()
         self.last_flush = time.monotonic()
 
     def finish(self, status: DocumentStatus | None, error: str | None = None, failed_index: int | None = None) -> None:
-        """End the run once: save drafts, mark unfinished sections stopped (or failed), set the status.
+        """End the run once: save the text, mark unfinished sections stopped (or failed), set the status.
 
         ``status`` None means the stream ended without saying how: the document is "done" when
         every section is, and "stopped" otherwise.
@@ -169,9 +156,12 @@ class _Recorder:
             return
         self.finished = True  # even if the database fails below: one attempt, not one per exit path
         self.flush()
-        for index in self.drafts:
-            self.store.save_section(self.doc.id, index, status="failed" if index == failed_index else "stopped")
-        self.drafts.clear()
+        state = self.state
+        if not state.ended:  # the stream ended (or raised) without a Stopped or Failed event
+            state.halt("failed" if status == "failed" else "stopped", error)
+        for section in state.sections:
+            if section.status in ("stopped", "failed") and section.index in self.started_at:
+                self.store.save_section(self.doc.id, section.index, status=section.status)
         if status is None and not self.writing:
             return  # a plan-only run ended normally: "planned" (or the plan's own status) stands
         if status is None:
