@@ -8,10 +8,10 @@ from contextlib import aclosing
 from pathlib import Path
 
 import pytest
+from scripted import ScriptedBackend
 
 from longwriter.agentwrite import AgentWriter
 from longwriter.backends.base import GenerationRequest
-from longwriter.catalog import resolve
 from longwriter.events import DocumentDone, SectionDone
 from longwriter.plan import Plan
 from longwriter.plan import Section as Step
@@ -85,29 +85,23 @@ async def _drain(items: AsyncIterator[str]) -> None:
 # -- the parallel writer ----------------------------------------------------------------------------
 
 
-class Flaky:
-    """A backend whose request for the section about ``bad`` raises an unexpected error (not a BackendError)."""
+class Flaky(ScriptedBackend):
+    """The scripted model, except that its request for the section about ``bad`` raises an
+    unexpected error (not a BackendError) a few pieces in."""
 
     def __init__(self, bad: str) -> None:
-        self.spec = resolve("smollm2-135m", Path("/nonexistent"))
+        super().__init__(Path("/nonexistent"), delay=0.001)
         self.bad = bad
 
-    @property
-    def context_window(self) -> int:
-        return 8192
-
-    def count_tokens(self, text: str) -> int:
-        return max(1, len(text) // 4)
-
     async def stream(self, request: GenerationRequest) -> AsyncIterator[str]:
-        for n in range(request.max_tokens // 4):
-            await asyncio.sleep(0.001)
-            if self.bad in request.prompt.rsplit("Main point:", 1)[-1] and n == 3:
-                raise ZeroDivisionError("a bug in the engine")
-            yield f"Plain words number {n} go here. "
-
-    async def aclose(self) -> None:
-        pass
+        doomed = self.bad in request.prompt.rsplit("Main point:", 1)[-1]
+        async with aclosing(super().stream(request)) as pieces:  # type: ignore[type-var]
+            n = 0
+            async for piece in pieces:
+                if doomed and n == 3:
+                    raise ZeroDivisionError("a bug in the engine")
+                n += 1
+                yield piece
 
 
 PLAN = Plan(sections=[Step(main_point="Morning tea", words=60), Step(main_point="Evening tea", words=60)])

@@ -130,12 +130,8 @@ class _Recorder:
                     stop_reason=event.stop_reason,
                     status="done",
                 )
-            case DocumentDone():
-                self.finish("done")
-            case Stopped():
-                self.finish("stopped")
-            case Failed(message=message, index=index):
-                self.finish("failed", error=message, failed_index=index)
+            case DocumentDone() | Stopped() | Failed():  # the state says how the run ended
+                self.finish(state.status, state.error)  # type: ignore[arg-type]
 
     def flush(self) -> None:
         """Write every section with unsaved text to its row."""
@@ -146,7 +142,7 @@ class _Recorder:
         state.changed.clear()
         self.last_flush = time.monotonic()
 
-    def finish(self, status: DocumentStatus | None, error: str | None = None, failed_index: int | None = None) -> None:
+    def finish(self, status: DocumentStatus | None, error: str | None = None) -> None:
         """End the run once: save the text, mark unfinished sections stopped (or failed), set the status.
 
         ``status`` None means the stream ended without saying how: the document is "done" when
