@@ -295,9 +295,15 @@ def _read_plan(path: Path) -> Plan:
         raise fail(f"{path}: {exc}") from None
 
 
-def _load_plugins() -> None:
-    """Add the commands other packages contribute (``app``, ``train``, …) under their entry-point names."""
+def _load_plugins(command: str | None) -> None:
+    """Add the commands other packages contribute (``app``, ``train``, …) under their entry-point names.
+
+    Only the one being run is imported (``app`` pulls in Gradio, ``train`` TRL, seconds each), so
+    ``longwriter list`` starts at once; with no command (``--help``) all are, to be listed.
+    """
     for ep in entry_points(group="longwriter.commands"):
+        if command is not None and ep.name != command:
+            continue
         try:
             target = ep.load()
         except ImportError as exc:
@@ -329,7 +335,7 @@ def _add_subcommands() -> None:
 def main() -> None:
     """Console-script entry point."""
     _add_subcommands()
-    _load_plugins()
+    _load_plugins(next((arg for arg in sys.argv[1:] if not arg.startswith("-")), None))
     app()
 
 

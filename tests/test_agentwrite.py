@@ -26,8 +26,6 @@ from longwriter.plan import Plan, Section, validate_rows
 from longwriter.studio import Studio, StudioError
 from longwriter.text import count_words, length_score
 
-pytestmark = pytest.mark.model
-
 FOUR = [
     ("What bees need from a small garden", 100),
     ("Choosing and siting the hive", 100),
@@ -40,6 +38,7 @@ async def collect(events) -> list[Event]:  # type: ignore[no-untyped-def]
     return [event async for event in events]
 
 
+@pytest.mark.model
 async def test_plan_then_write_four_sections_into_the_store(studio: Studio) -> None:
     doc = studio.create("Write a practical guide to keeping bees in a city garden.", 400, sampling={"seed": 7})
     plan_events = await collect(studio.plan(doc.id))
@@ -74,6 +73,7 @@ async def test_plan_then_write_four_sections_into_the_store(studio: Studio) -> N
     assert done[0].text in prompts[1] and done[2].text in prompts[3]
 
 
+@pytest.mark.model
 async def test_stop_mid_section_then_resume_keeps_the_partial_text(studio: Studio) -> None:
     doc = studio.create(
         "Write an essay about lighthouses and their keepers.",
@@ -103,6 +103,7 @@ async def test_stop_mid_section_then_resume_keeps_the_partial_text(studio: Studi
     assert studio.document(doc.id).status == "done"
 
 
+@pytest.mark.model
 async def test_single_and_parallel_modes(studio: Studio) -> None:
     single = studio.create("Describe a walk through an autumn forest.", 150, mode="single", sampling={"seed": 1})
     events = await collect(studio.write(single.id))
@@ -121,18 +122,21 @@ async def test_single_and_parallel_modes(studio: Studio) -> None:
     assert all("(nothing yet" in p for p in prompts)  # parallel sections see no previous text
 
 
+@pytest.mark.model
 async def test_think_mode_needs_a_think_model(studio: Studio) -> None:
     doc = studio.create("Write a poem.", 200, mode="think")
     events = await collect(studio.write(doc.id))
     assert isinstance(events[-1], Failed) and "think/answer" in events[-1].message
 
 
+@pytest.mark.model
 @pytest.mark.parametrize(("instruction", "words"), [("", 1000), ("   ", 1000), ("ok", 5), ("ok", 10_000_000)])
 async def test_absurd_requests_are_refused_with_a_message(studio: Studio, instruction: str, words: int) -> None:
     with pytest.raises(StudioError):
         studio.create(instruction, words)
 
 
+@pytest.mark.model
 async def test_prompts_fit_a_small_context_window_without_touching_the_plan(local_backend: LocalBackend) -> None:
     small = replace(local_backend.spec, context_window=1024)
     backend = LocalBackend(small, models_dir=local_backend._models_dir)
@@ -147,6 +151,7 @@ async def test_prompts_fit_a_small_context_window_without_touching_the_plan(loca
     assert previous[-1] in prompt  # the most recent text is what is kept
 
 
+@pytest.mark.model
 async def test_min_tokens_keeps_the_model_from_ending_early(local_backend: LocalBackend) -> None:
     ask = GenerationRequest(prompt="Is the sky blue? Answer yes or no.", max_tokens=80, temperature=0.0, top_p=1.0)
     free = "".join([piece async for piece in local_backend.stream(ask)])

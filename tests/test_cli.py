@@ -13,8 +13,6 @@ import pytest
 from longwriter.backends.local import LocalBackend
 from longwriter.text import count_words, length_score
 
-pytestmark = pytest.mark.model
-
 
 def run_cli(
     args: list[str], data_dir: Path, models_dir: Path, timeout: float = 600
@@ -42,6 +40,7 @@ def test_models_lists_the_catalog(tmp_path: Path, models_dir: Path) -> None:
     assert ids[:4] == ["smollm2-135m", "longwriter-glm4-9b", "longwriter-llama3.1-8b", "longwriter-zero-32b"]
 
 
+@pytest.mark.model
 def test_write_list_show_with_a_given_plan(tmp_path: Path, models_dir: Path, local_backend: LocalBackend) -> None:
     plan = tmp_path / "plan.json"
     plan.write_text(
