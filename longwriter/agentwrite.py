@@ -16,11 +16,12 @@ import re
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import aclosing, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import takewhile
 from typing import Literal, Protocol
 
 from longwriter.backends.base import Backend, BackendError, GenerationRequest
+from longwriter.cleanup import remove_leaks
 from longwriter.events import (
     DocumentDone,
     Event,
@@ -34,7 +35,7 @@ from longwriter.events import (
     TextDelta,
 )
 from longwriter.formats import ThinkSplitter
-from longwriter.plan import Plan, PlanError, Section, plan_from_model, plan_prompt
+from longwriter.plan import Plan, PlanError, Section, accept_plan, fallback_plan, plan_prompt
 from longwriter.sampling import Sampling
 from longwriter.streams import merge
 from longwriter.text import count_words, cut_at_sentence, find_loop, length_score
@@ -44,6 +45,8 @@ MODES: tuple[Mode, ...] = ("agentwrite", "parallel", "single", "think")
 StopReason = Literal["complete", "target", "length-cap", "loop"]
 PLAN_OPENING = "Paragraph 1 - Main Point:"
 """The plan answer is started for the model: even a 135M model then keeps to the line format."""
+PLAN_ATTEMPTS = 2
+"""Outlines asked for before the default plan stands in: the first, and one more with another seed."""
 
 _MARKER = re.compile(
     r"""^\s*(?P<hashes>\#{1,6}\s*)?[*_]*\s*
@@ -71,8 +74,9 @@ class LengthControl:
     """Past this share of its budget, a section ends at its next sentence end ..."""
     cut_above: float = 1.3
     """... and past this share it is cut back to the last sentence end."""
-    loop_check_chars: int = 300
-    """How often (in characters of new text) to look for a degenerate loop."""
+    loop_check_chars: int = 100
+    """How often (in characters of new text) to look for a degenerate loop and leaked prompt lines:
+    often enough that a phrase loop is cut within a few rounds."""
 
 
 def section_prompt(instruction: str, plan: Plan, previous: list[str], index: int, omitted: int = 0) -> str:
@@ -103,6 +107,13 @@ def section_prompt(instruction: str, plan: Plan, previous: list[str], index: int
         f"Length: about {section.words} words. Write this paragraph only, continue naturally from the text "
         f"so far without repeating it, and do not number it. {ending} You may begin with a short subtitle."
     )
+
+
+PROMPT_WORDING = "\n".join(
+    section_prompt("", Plan(sections=[Section(main_point="-", words=1)] * 2), [], index) for index in (0, 1)
+)
+"""The write prompt's own words with its slots empty: what a section must not repeat (see
+:mod:`longwriter.cleanup`); derived from :func:`section_prompt` so the two never drift apart."""
 
 
 def single_prompt(instruction: str, target_words: int) -> str:
@@ -195,31 +206,51 @@ class AgentWriter:
     # -- planning -------------------------------------------------------------------------
 
     async def draft_plan(self, instruction: str, target_words: int) -> AsyncIterator[Event]:
-        """Stream the model's outline, then a normalised plan (or a fallback when it is unusable)."""
+        """Stream the model's outline, then the plan to follow: its own, its second try, or the default.
+
+        An outline that is not a plan (see :func:`accept_plan`) is asked for once more with another
+        seed; when that one is refused too, the default plan stands in. ``PlanReady.source`` says
+        which happened, so no consumer presents a default plan as the model's.
+        """
         self._calibrate(instruction)
         opening = "" if self.backend.spec.format.think else PLAN_OPENING
         request = self._request(
             plan_prompt(instruction, target_words), self._plan_tokens(target_words), assistant_prefix=opening
         )
-        raw = opening
-        if opening:
-            yield PlanDelta(opening)
-        splitter = ThinkSplitter() if self.backend.spec.format.think else None
-        try:
-            async with aclosing(_until_stopped(self.backend.stream(request), self.stop)) as pieces:
-                async for piece in pieces:
-                    for channel, text in _channels(piece, splitter):
-                        if channel == "text":
-                            raw += text
-                            yield PlanDelta(text)
-        except StopRequested:
-            yield Stopped()
+        rejected: list[str] = []
+        problem = ""
+        for attempt in range(PLAN_ATTEMPTS):
+            if attempt:
+                yield PlanDelta(f"\n\n[{problem} Asking the model again.]\n\n")
+                request = replace(request, seed=None if request.seed is None else request.seed + attempt)
+            raw = opening
+            if opening:
+                yield PlanDelta(opening)
+            splitter = ThinkSplitter() if self.backend.spec.format.think else None
+            try:
+                async with aclosing(_until_stopped(self.backend.stream(request), self.stop)) as pieces:
+                    async for piece in pieces:
+                        for channel, text in _channels(piece, splitter):
+                            if channel == "text":
+                                raw += text
+                                yield PlanDelta(text)
+            except StopRequested:
+                yield Stopped()
+                return
+            except BackendError as exc:
+                yield Failed(str(exc))
+                return
+            try:
+                plan = accept_plan(raw, instruction, target_words)
+            except PlanError as exc:
+                problem = str(exc)
+                rejected.append(raw)
+                continue
+            source = "retry" if attempt else "model"
+            yield PlanReady(plan=plan, raw=raw, source=source, rejected=tuple(rejected), problem=problem)
             return
-        except BackendError as exc:
-            yield Failed(str(exc))
-            return
-        plan, fallback = plan_from_model(raw, instruction, target_words)
-        yield PlanReady(plan=plan, raw=raw, fallback=fallback)
+        plan = fallback_plan(instruction, target_words)
+        yield PlanReady(plan=plan, raw=rejected[-1], source="fallback", rejected=tuple(rejected[:-1]), problem=problem)
 
     # -- writing --------------------------------------------------------------------------
 
@@ -380,6 +411,8 @@ class AgentWriter:
             yield SectionReset(index, prefix)  # the stored partial text this run continues
         started = time.monotonic()
         text = prefix
+        raw = ""
+        looped = False
         continuations = 0
         cap = max(1, int(target * self.length.cut_above))
         while True:
@@ -391,6 +424,7 @@ class AgentWriter:
             splitter = ThinkSplitter(answering=bool(text)) if self.backend.spec.format.think else None
             head = not text.strip()  # hold the first line back to strip "Paragraph N" markers
             pending = ""
+            checked = len(text)
             since_check = 0
             produced = 0
             try:
@@ -400,6 +434,7 @@ class AgentWriter:
                             if channel == "reasoning":
                                 yield TextDelta(index, chunk, "reasoning")
                                 continue
+                            raw += chunk
                             if head:
                                 pending += chunk
                                 if "\n" not in pending.lstrip("\n") and len(pending) < 160:
@@ -423,6 +458,12 @@ class AgentWriter:
                                 if find_loop(text[len(prefix) :]) is not None:
                                     reason = "loop"
                                     break
+                                # whole paragraphs only: a leak (or the outline after "Here is the plan:")
+                                # may be half written
+                                done_to = text.rfind("\n\n") + 2
+                                if done_to > checked and (cleaned := _without_leaks(text, prefix, done_to)):
+                                    text, checked = cleaned + text[done_to:], len(cleaned)
+                                    yield SectionReset(index, text)
                         if reason != "complete":
                             break
             except StopRequested:
@@ -439,10 +480,15 @@ class AgentWriter:
             if reason in ("length-cap", "loop"):
                 text = self._trim(text, prefix, cap, reason)
                 yield SectionReset(index, text)
-            if reason in ("target", "length-cap"):
-                break
-            # The model ended, or looped and was cut back: go on if that left the section short.
+            looped = looped or reason == "loop"
+            if cleaned := _without_leaks(text, prefix, len(text)):
+                text = cleaned
+                yield SectionReset(index, text)
+            # The model ended, looped and was cut back, or wrote prompt text that was taken out:
+            # go on if that left the section short.
             short = count_words(text) < target * self.length.continue_below
+            if reason in ("target", "length-cap") and not short:
+                break
             if not short or continuations >= self.length.max_continuations or produced == 0:
                 break
             continuations += 1
@@ -450,6 +496,8 @@ class AgentWriter:
                 separator = "\n\n" if text.endswith((".", "!", "?", "。", "！", "？")) else " "
                 text += separator
                 yield TextDelta(index, separator)
+        if looped and reason == "complete":
+            reason = "loop"  # cut for looping, then continued until the model ended: the loop is the news
         words = count_words(text)
         self._learn_rate(text[len(prefix) :])
         yield SectionDone(
@@ -462,6 +510,7 @@ class AgentWriter:
             continuations=continuations,
             stop_reason=reason,
             prompt=prompt,
+            raw=raw,
         )
 
     def _trim(self, text: str, prefix: str, cap: int, reason: StopReason) -> str:
@@ -537,6 +586,12 @@ class AgentWriter:
             seconds=time.monotonic() - started,
             tokens=tokens,
         )
+
+
+def _without_leaks(text: str, prefix: str, end: int) -> str | None:
+    """``text[:end]`` with the prompt text the model wrote after ``prefix`` removed; None if it wrote none."""
+    cleaned = remove_leaks(text[len(prefix) : end], PROMPT_WORDING)
+    return prefix + cleaned.text if cleaned.removed else None
 
 
 def _channels(piece: str, splitter: ThinkSplitter | None) -> list[tuple[str, str]]:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import TaskID
 from rich.table import Table
 
@@ -86,13 +87,14 @@ def plan(
                     "instruction": instruction,
                     "target_words": words,
                     "fallback": ready.fallback,
+                    "plan_source": ready.source,
                     "plan": ready.plan.model_dump(),
                 }
             )
         )
         return
-    if ready.fallback:
-        console.print("[yellow]The model's outline was unusable; a generic plan was used. Edit it as you like.[/]")
+    if ready.note:
+        console.print(f"[yellow]{escape(ready.note)}[/]")
     out.print(ready.plan.to_text())
     console.print(f"Stored as document [bold]{doc_id}[/]; write it with: longwriter resume {doc_id}")
 
@@ -243,7 +245,7 @@ async def _progress(studio: Studio, events: AsyncIterator[Event], doc_id: str) -
                     progress.update(total, total=event.plan.total_words)
                     progress.console.print(
                         f"Plan: {len(event.plan.sections)} sections"
-                        + (" (generic: the model's outline was unusable)" if event.fallback else "")
+                        + (f" — {escape(event.note)}" if event.note else "")
                     )
                 elif isinstance(event, SectionStarted):
                     bars[event.index] = progress.add_task(f"section {event.index + 1}", total=event.target_words)

@@ -19,13 +19,39 @@ class PlanDelta:
     text: str
 
 
+PlanSource = Literal["model", "retry", "fallback", "given"]
+"""model: the model's first outline; retry: its second, after the first was refused; fallback: the
+default plan, both outlines refused; given: a plan the user made or edited."""
+
+
 @dataclass(frozen=True)
 class PlanReady:
-    """The plan the writer will follow; ``fallback`` when the model's own plan was unusable."""
+    """The plan the writer will follow, and where it came from (see :data:`PlanSource`).
+
+    ``raw`` is the model's last outline, ``rejected`` the earlier ones it refused and ``problem``
+    why the last refused outline was not a plan (for the page: "a default plan was made — edit it").
+    """
 
     plan: Plan
     raw: str = ""
-    fallback: bool = False
+    source: PlanSource = "given"
+    rejected: tuple[str, ...] = ()
+    problem: str = ""
+
+    @property
+    def fallback(self) -> bool:
+        """Whether the model's outlines were unusable and the default plan stands in."""
+        return self.source == "fallback"
+
+    @property
+    def note(self) -> str:
+        """What a reader should be told about where the plan came from; empty for the model's own."""
+        why = self.problem.rstrip(".")
+        if self.source == "fallback":
+            return f"The model's outline was unusable ({why}); a default plan was made — edit it."
+        if self.source == "retry":
+            return f"The model's first outline was unusable ({why}); this is its second try."
+        return ""
 
 
 @dataclass(frozen=True)
@@ -69,6 +95,9 @@ class SectionDone:
     stop_reason: Literal["complete", "target", "length-cap", "loop"] = "complete"
     """complete: the model ended; target: ended at a sentence once on budget; length-cap / loop: cut back."""
     prompt: str = ""
+    raw: str = ""
+    """Everything the model wrote for the section (continuations included), before markers, loops
+    and leaked prompt lines were taken out: its generation row keeps this."""
 
 
 @dataclass(frozen=True)

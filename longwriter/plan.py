@@ -45,17 +45,43 @@ class Plan(BaseModel):
         )
 
 
+PLAN_EXAMPLE = (
+    "Paragraph 1 - Main Point: How the first free public libraries opened in nineteenth-century towns, "
+    "who paid for them and who was allowed to borrow books - Word Count: 300 words"
+)
+"""A worked line on another subject: small models copy angle-bracket placeholders word for word,
+while a real line shows them the shape (a specific point, a count) without a slot to echo."""
+
+
+def section_range(target_words: int) -> tuple[int, int]:
+    """How many sections a plan for ``target_words`` words may have: AgentWrite's 200–1,000 words each.
+
+    A document that can hold two paragraphs of 200 words needs at least two: a single row is one
+    pass, not a plan. So a 600-word document has 2–3 sections and a 5,000-word one 5–25.
+    """
+    low = min(MAX_SECTIONS, max(-(-target_words // 1000), min(2, target_words // 200), 1))
+    high = min(MAX_SECTIONS, max(low, target_words // 200))
+    return low, high
+
+
 def plan_prompt(instruction: str, target_words: int) -> str:
-    """The planning prompt: one line per paragraph, budgets summing to the target."""
+    """The planning prompt: one line per paragraph, budgets summing to the target.
+
+    The answer is opened for the model with ``Paragraph 1 - Main Point:`` (see
+    :data:`longwriter.agentwrite.PLAN_OPENING`), so the prompt ends where that line begins.
+    """
+    low, high = section_range(target_words)
+    count = f"{low}" if low == high else f"{low} to {high}"
     return (
         "You are planning a long piece of writing before it is written.\n\n"
         f"Writing task:\n{instruction.strip()}\n\n"
-        f"The finished text should be about {target_words} words long. Break it into paragraphs "
-        "(sections) and give each one a main point and a word count between "
-        f"{MIN_SECTION_WORDS} and 1000 words, so that the word counts add up to about {target_words}.\n"
-        "Answer with the plan only, one line per paragraph, in exactly this form:\n"
-        "Paragraph 1 - Main Point: <what this paragraph covers, in detail> - Word Count: <N> words\n"
-        "Paragraph 2 - Main Point: <...> - Word Count: <N> words\n"
+        f"The finished text should be about {target_words} words long. Break it into {count} paragraphs "
+        "and give each one its own main point and a word count between 200 and 1000 words, so that the "
+        f"word counts add up to about {target_words}.\n"
+        "Answer with the plan only, one line per paragraph, in this form (this line is from a plan for "
+        "another task):\n"
+        f"{PLAN_EXAMPLE}\n"
+        "Each main point says specifically what that paragraph covers for this task; no two are alike. "
         "Cover the whole task and nothing else."
     )
 
@@ -123,24 +149,65 @@ def _short_point(point: str) -> str:
     return point[: cut + 1].strip() if cut > 40 else point[:MAX_POINT_CHARS].rsplit(" ", 1)[0] + "…"
 
 
-def plan_from_model(raw: str, instruction: str, target_words: int) -> tuple[Plan, bool]:
-    """The plan to follow given a model's raw outline: ``(plan, used_fallback)``.
+def accept_plan(raw: str, instruction: str, target_words: int) -> Plan:
+    """The model's outline as a plan to follow, or :class:`PlanError` saying why it is not one.
 
-    A parsed plan is used when it has enough sections for its budget (at most ~1000 words each,
-    the paper's range); otherwise the model did not really plan and :func:`fallback_plan` is used.
+    A small model asked for a plan often answers with something shaped like one that is not:
+    the prompt's own wording or placeholders echoed back, the same point twice, a point with no
+    words, or one row for a document that needs several (which silently turns AgentWrite into a
+    single pass). Those are refused here so the writer can ask again or fall back to
+    :func:`fallback_plan`, and say which it did.
     """
-    try:
-        plan = parse_plan(raw)
-    except PlanError:
-        return fallback_plan(instruction, target_words), True
-    if len(plan.sections) < -(-target_words // 1000):
-        return fallback_plan(instruction, target_words), True
-    return normalize_budget(plan, target_words), False
+    plan = parse_plan(raw)
+    template = _units(plan_prompt("", target_words))
+    task = _units(instruction)
+    seen: dict[tuple[str, ...], int] = {}
+    for number, section in enumerate(plan.sections, start=1):
+        point = section.main_point
+        units = tuple(_units(point))
+        if not any(ch.isalpha() for ch in point):
+            raise PlanError(f"Section {number} of the outline has no main point.")
+        if _PLACEHOLDER.search(point) or _echoes(units, template, task):
+            raise PlanError(f"Section {number} of the outline repeats the prompt's template instead of a point.")
+        if units in seen:
+            raise PlanError(f"Sections {seen[units]} and {number} of the outline have the same main point.")
+        seen[units] = number
+    low, high = section_range(target_words)
+    if len(plan.sections) < low:
+        raise PlanError(
+            f"The outline has {len(plan.sections)} section{'s' if len(plan.sections) != 1 else ''}; "
+            f"a {target_words}-word document needs {low} to {high} (200–1,000 words each)."
+        )
+    return normalize_budget(plan, target_words)
+
+
+_PLACEHOLDER = re.compile(r"<[^<>]*>|\[[^\[\]]*\]|\{[^{}]*\}|^\W*(?:\.\.\.|…)\W*$")
+"""A template slot (``<…>``, ``[…]``, ``{…}``) or a bare ellipsis where a point should be."""
+_UNIT = re.compile(r"[\u4e00-\u9fff]|[^\W_]+")
+ECHO_RUN = 4
+"""A point sharing this many words in a row with the planning prompt's own wording copies it."""
+
+
+def _units(text: str) -> list[str]:
+    return [u.lower() for u in _UNIT.findall(text)]
+
+
+def _echoes(point: tuple[str, ...], template: list[str], task: list[str]) -> bool:
+    """Whether a point copies the planning prompt's own wording (not the task's): a run of
+    :data:`ECHO_RUN` words found in the template, or a shorter point found there whole."""
+    runs = [point] if len(point) <= ECHO_RUN else [point[i : i + ECHO_RUN] for i in range(len(point) - ECHO_RUN + 1)]
+    return any(run and _contains(template, run) and not _contains(task, run) for run in runs)
+
+
+def _contains(units: list[str], run: tuple[str, ...]) -> bool:
+    n = len(run)
+    return any(tuple(units[i : i + n]) == run for i in range(len(units) - n + 1))
 
 
 def section_count_for(target_words: int) -> int:
-    """How many sections a document of ``target_words`` should have (about 400 words each)."""
-    return max(1, min(MAX_SECTIONS, round(target_words / 400)))
+    """How many sections the default plan has: about 400 words each, within :func:`section_range`."""
+    low, high = section_range(target_words)
+    return max(low, min(high, round(target_words / 400)))
 
 
 def fallback_plan(instruction: str, target_words: int) -> Plan:

@@ -13,7 +13,9 @@ from collections import Counter
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _LATIN_WORD = re.compile(r"\b[a-zA-Z]+\b")
 _TOKEN = re.compile(r"[\u4e00-\u9fff]|[^\W\d_]+|\d+", re.UNICODE)
-_SENTENCE_END = re.compile(r"[.!?。！？…](?:[\"'”’»)\]]*)(?=\s|$)|[。！？]")
+_SENTENCE_END = re.compile(r"(?<![.…])[.!?](?:[\"'”’»)\]]*)(?=\s|$)|[。！？](?:[\"'”’»)\]]*)")
+"""A sentence end; an ellipsis ("…", "...") is not one: a text cut there trails off."""
+_TRAILING = " \t\n,;:、，；：…-–—."
 
 
 def clip(text: str, limit: int) -> str:
@@ -76,43 +78,102 @@ def repeated_ngram_fraction(text: str, n: int = 8) -> float:
     return repeated / len(grams)
 
 
-def find_loop(text: str, n: int = 8, min_repeats: int = 3, window: int = 400) -> int | None:
+LOOP_WINDOW = 400
+"""Units (words, CJK characters, numbers) at the end of a text that loop detection looks at."""
+
+
+def find_loop(text: str, window: int = LOOP_WINDOW) -> int | None:
     """Return the character offset where a degenerate loop starts repeating, or None.
 
-    A loop is declared when some n-gram occurs at least ``min_repeats`` times within the last
-    ``window`` units; the offset is the start of its second occurrence, so the text kept holds
-    one round of what the model meant to say. Used to stop a section that repeats itself instead
-    of wasting its whole token budget.
+    Two shapes of loop are caught in the last ``window`` units of ``text``:
+
+    * a **passage** repeated word for word: some 8-gram occurs three times (honest prose never
+      repeats eight words in a row three times);
+    * a **phrase pattern** with varying words inside, such as ``known as the "…" (Portugal),``
+      again and again: a three-unit head recurs four times at short, regular intervals and the
+      rounds between its occurrences are mostly the same words. Exact n-grams miss this shape,
+      since each round differs; waiting for four rounds (the third repetition) keeps a rhetorical
+      triple ("we will…, we will…, we will…") from being taken for a loop.
+
+    The offset is the start of the loop's second round, so the text kept holds one round of what
+    the model meant to say. The writer checks a section as it streams, so a loop is cut after a
+    few rounds instead of filling the section.
     """
     matches = list(_TOKEN.finditer(text))
-    if len(matches) < n * min_repeats:
-        return None
     start = max(0, len(matches) - window)
     units = [m.group().lower() for m in matches[start:]]
-    counts = Counter(tuple(units[i : i + n]) for i in range(len(units) - n + 1))
-    gram, count = max(counts.items(), key=lambda item: item[1], default=((), 0))
-    if count < min_repeats:
-        return None
-    seen = 0
+    found = [i for i in (_repeated_passage(units), _repeated_pattern(units)) if i is not None]
+    return matches[start + min(found)].start() if found else None
+
+
+def _repeated_passage(units: list[str], n: int = 8, repeats: int = 3) -> int | None:
+    """Unit index of the second occurrence of the earliest n-gram seen ``repeats`` times."""
+    seen: dict[tuple[str, ...], list[int]] = {}
+    best: int | None = None
     for i in range(len(units) - n + 1):
-        if tuple(units[i : i + n]) == gram:
-            seen += 1
-            if seen == 2:
-                return matches[start + i].start()
-    return None
+        positions = seen.setdefault(tuple(units[i : i + n]), [])
+        if positions and i - positions[-1] < n:
+            continue  # overlapping with itself ("a a a a …"): count whole rounds only
+        positions.append(i)
+        if len(positions) == repeats and (best is None or positions[1] < best):
+            best = positions[1]
+    return best
+
+
+def _repeated_pattern(
+    units: list[str], head: int = 3, rounds: int = 4, max_round: int = 24, similarity: float = 0.5
+) -> int | None:
+    """Unit index of the second round of the earliest phrase pattern repeated ``rounds`` times.
+
+    A round runs from one occurrence of a ``head``-unit phrase to the next; the phrase must
+    recur ``rounds`` times with every round at most ``max_round`` units, no round more than twice
+    as long as another, and each round sharing at least ``similarity`` of its units with the one
+    before it.
+    """
+    positions: dict[tuple[str, ...], list[int]] = {}
+    for i in range(len(units) - head + 1):
+        positions.setdefault(tuple(units[i : i + head]), []).append(i)
+    best: int | None = None
+    for found in positions.values():
+        if len(found) < rounds:
+            continue
+        run = [found[0]]
+        for p in found[1:]:
+            if head <= p - run[-1] <= max_round and _similar_round(units, run, p, similarity):
+                run.append(p)
+            else:
+                run = [p]
+            if len(run) == rounds:
+                if best is None or run[1] < best:
+                    best = run[1]
+                break
+    return best
+
+
+def _similar_round(units: list[str], run: list[int], nxt: int, similarity: float) -> bool:
+    """Whether the round ending at ``nxt`` repeats the run's previous round in length and words."""
+    this = units[run[-1] : nxt]
+    if len(run) < 2:
+        return True
+    before = units[run[-2] : run[-1]]
+    if max(len(this), len(before)) > 2 * min(len(this), len(before)):
+        return False
+    shared = sum((Counter(this) & Counter(before)).values())
+    return shared >= similarity * max(len(this), len(before))
 
 
 def cut_at_sentence(text: str, max_words: int | None = None) -> str:
     """Cut ``text`` after the last complete sentence (within ``max_words`` words when given).
 
-    Keeps everything when no sentence end exists, so a single long sentence is never lost.
+    Keeps everything when no sentence end exists, so a single long sentence is never lost; its
+    trailing commas and ellipses go, so a cut text never trails off.
     """
     limit = len(text)
     if max_words is not None and count_words(text) > max_words:
         limit = _offset_after_words(text, max_words)
-    ends = [m.end() for m in _SENTENCE_END.finditer(text, 0, limit)]
+    ends = [m.end() for m in _SENTENCE_END.finditer(text[:limit])]
     if not ends:
-        return text[:limit].rstrip()
+        return text[:limit].rstrip(_TRAILING)
     return text[: ends[-1]].rstrip()
 
 

@@ -7,13 +7,16 @@ import pytest
 from longwriter.plan import (
     MAX_SECTION_WORDS,
     MIN_SECTION_WORDS,
+    PLAN_EXAMPLE,
     Plan,
     PlanError,
     Section,
+    accept_plan,
     fallback_plan,
     normalize_budget,
     parse_plan,
-    plan_from_model,
+    plan_prompt,
+    section_range,
     validate_rows,
 )
 
@@ -104,11 +107,87 @@ def test_fallback_plan_is_valid_for_any_target() -> None:
     assert len(fallback_plan("x", 20000).sections) == 50
 
 
-def test_plan_from_model_falls_back_when_too_coarse() -> None:
-    plan, fallback = plan_from_model("Paragraph 1 - Main Point: everything - Word Count: 5000 words", "Task", 5000)
-    assert fallback and len(plan.sections) > 1 and plan.total_words == 5000
-    plan, fallback = plan_from_model(CANONICAL, "Task", 1600)
-    assert not fallback and plan.total_words == 1600
+def test_accept_plan_takes_a_real_outline() -> None:
+    plan = accept_plan(CANONICAL, "Write about tea.", 1600)
+    assert next(s.main_point for s in plan.sections) == "Introduce the history of tea" and plan.total_words == 1600
+
+
+LISBON = "Write a 600-word guide to Lisbon for a first-time visitor."
+
+
+@pytest.mark.parametrize(
+    ("raw", "problem"),
+    [
+        # What the embedded model answered in the issue: one row for the whole document ...
+        ("Paragraph 1 - Main Point: A guide to Lisbon - Word Count: 600 words", "needs 2 to 3"),
+        # ... the old prompt's placeholder, echoed ...
+        (
+            (
+                "Paragraph 1 - Main Point: <What this paragraph covers, in detail> - Word Count: 300 words\n"
+                "Paragraph 2 - Main Point: <What I am going to cover today, in detail?> - Word Count: 300 words"
+            ),
+            "template",
+        ),
+        # ... the prompt's own wording without brackets, or the worked example copied ...
+        (
+            (
+                "Paragraph 1 - Main Point: what this paragraph covers for this task - Word Count: 300 words\n"
+                "Paragraph 2 - Main Point: Getting around by tram - Word Count: 300 words"
+            ),
+            "template",
+        ),
+        (PLAN_EXAMPLE + "\nParagraph 2 - Main Point: Getting around by tram - Word Count: 300 words", "template"),
+        (
+            (
+                "Paragraph 1 - Main Point: Main Point - Word Count: 300 words\n"
+                "Paragraph 2 - Main Point: Getting around by tram - Word Count: 300 words"
+            ),
+            "template",
+        ),
+        # ... the same point twice, or a point with no words.
+        (
+            (
+                "Paragraph 1 - Main Point: The old town of Alfama - Word Count: 300 words\n"
+                "Paragraph 2 - Main Point: The old town of Alfama. - Word Count: 300 words"
+            ),
+            "same main point",
+        ),
+        (
+            (
+                "Paragraph 1 - Main Point: ... - Word Count: 300 words\n"
+                "Paragraph 2 - Main Point: Getting around by tram - Word Count: 300 words"
+            ),
+            "no main point",
+        ),
+    ],
+)
+def test_accept_plan_refuses_what_is_not_a_plan(raw: str, problem: str) -> None:
+    with pytest.raises(PlanError, match=problem):
+        accept_plan(raw, LISBON, 600)
+
+
+def test_the_task_own_words_are_not_an_echo() -> None:
+    """A point may share words with the example line when the task itself uses them."""
+    raw = (
+        "Paragraph 1 - Main Point: How the first free public libraries opened in our town - Word Count: 400 words\n"
+        "Paragraph 2 - Main Point: What the library lends today - Word Count: 400 words"
+    )
+    task = "Write the history of our town's library: how the first free public libraries opened in our town."
+    assert len(accept_plan(raw, task, 800).sections) == 2
+
+
+@pytest.mark.parametrize(("target", "expected"), [(150, (1, 1)), (300, (1, 1)), (600, (2, 3)), (5000, (5, 25))])
+def test_section_range_is_agentwrite_200_to_1000_words(target: int, expected: tuple[int, int]) -> None:
+    assert section_range(target) == expected
+    low, high = expected
+    assert low <= len(fallback_plan("Task", target).sections) <= high
+
+
+def test_the_plan_prompt_shows_a_worked_line_and_no_placeholder() -> None:
+    prompt = plan_prompt(LISBON, 600)
+    assert PLAN_EXAMPLE in prompt and "2 to 3 paragraphs" in prompt
+    assert "<" not in prompt and "[" not in prompt
+    assert parse_plan(PLAN_EXAMPLE).sections[0].words == 300  # the example itself is a well-formed line
 
 
 @pytest.mark.parametrize(

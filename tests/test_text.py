@@ -76,3 +76,48 @@ def test_cut_at_sentence() -> None:
     assert cut_at_sentence("第一句。第二句。第三", max_words=5) == "第一句。"
     assert cut_at_sentence("第一句。第二句。第三", max_words=7) == "第一句。第二句。"
     assert cut_at_sentence("no sentence end here") == "no sentence end here"
+
+
+# The loop from the issue: the embedded model listing sights, then repeating one phrase pattern with
+# different words inside until the section was a third loop.
+SIGHTS = (
+    "Lisbon rewards a slow first visit. Start in Belém, where the river meets the sea, "
+    "and walk up through the old streets of Alfama before the day gets hot. The city has many landmarks, "
+)
+PATTERN_ROUNDS = [
+    'known as the "Torre de Belém" (Portugal), ',
+    'known as the "Mosteiro dos Jerónimos" (Portugal), ',
+    'known as the "Castelo de São Jorge" (Portugal), ',
+    'known as the "Praça do Comércio" (Portugal), ',
+    'known as the "Elevador de Santa Justa" (Portugal), ',
+    'known as the "Sé de Lisboa" (Portugal), ',
+]
+
+
+def test_find_loop_catches_a_phrase_pattern_by_its_third_repetition() -> None:
+    text = SIGHTS + "".join(PATTERN_ROUNDS[:4])  # the pattern once and three repetitions
+    offset = find_loop(text)
+    assert offset is not None
+    assert text[:offset] == SIGHTS + PATTERN_ROUNDS[0]  # one round kept
+    assert find_loop(SIGHTS + "".join(PATTERN_ROUNDS[:3])) is None  # a list of three is not yet a loop
+
+
+def test_find_loop_leaves_varied_prose_and_a_rhetorical_triple_alone() -> None:
+    prose = (
+        "We will walk the hills at dawn, we will ride the old tram to the castle, and we will eat grilled "
+        "sardines by the river. Each district has its own character: Alfama keeps its medieval lanes, Baixa "
+        "was rebuilt on a grid after the earthquake of 1755, and Chiado gathers the theatres and bookshops. "
+        "The trams are crowded in summer, so buy a card and travel early; the museums open at ten and the "
+        "viewpoints are best at sunset, when the light turns the roofs orange and the river silver."
+    )
+    assert find_loop(prose) is None
+
+
+def test_a_cut_never_trails_off_in_an_ellipsis() -> None:
+    assert cut_at_sentence("Fado is sung in small bars. The singers are known as the …") == (
+        "Fado is sung in small bars."
+    )
+    assert cut_at_sentence("The best views are from the castle... and the river", max_words=7) == (
+        "The best views are from the castle"
+    )
+    assert cut_at_sentence("A list of sights, known as the, ") == "A list of sights, known as the"

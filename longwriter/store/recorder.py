@@ -91,8 +91,12 @@ class _Recorder:
         doc_id, state = self.doc.id, self.state
         state.apply(event)
         match event:
-            case PlanReady(plan=plan, raw=raw, fallback=fallback):
+            case PlanReady(plan=plan, raw=raw, fallback=fallback, rejected=rejected):
                 self.store.set_plan(doc_id, plan, raw)
+                for outline in rejected:  # outlines refused before the last one: one model call each
+                    self._add_generation(
+                        kind="plan", section_index=None, output=outline, started_at=self.run_started_at, status="failed"
+                    )
                 if raw:  # the model's planning call; a user-supplied plan has no raw text
                     self._add_generation(
                         kind="plan",
@@ -123,7 +127,7 @@ class _Recorder:
                     kind=self.kind,
                     section_index=index,
                     prompt=event.prompt or section.prompt,
-                    output=event.text,
+                    output=event.raw or event.text,  # what the model wrote, before anything was cut
                     output_tokens=event.tokens,
                     started_at=self.started_at.pop(index, utcnow()),
                     seconds=event.seconds,
