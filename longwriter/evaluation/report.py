@@ -12,8 +12,10 @@ import statistics
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from longwriter.agentwrite import PROMPT_WORDING
+from longwriter.cleanup import remove_leaks
 from longwriter.evaluation.judge import DIMENSIONS
-from longwriter.store.models import EvalComparison, EvalItem, EvalRun
+from longwriter.store.models import EvalComparison, EvalItem, EvalRun, Generation
 from longwriter.text import count_words, length_score
 
 BUCKETS = (("[0,500)", 0, 500), ("[500,2k)", 500, 2000), ("[2k,4k)", 2000, 4000), ("[4k,20k]", 4000, 20000))
@@ -38,8 +40,55 @@ def mean(values: Iterable[float | None]) -> float | None:
     return sum(kept) / len(kept) if kept else None
 
 
-def item_records(rows: Sequence[EvalItem], texts: dict[str, str], include_texts: bool = True) -> list[dict[str, Any]]:
-    """One JSON record per item; words and S_l are recounted from the stored text when it exists."""
+PLAN_SOURCES = ("model", "retry", "fallback", "given")
+
+
+def writer_signals(generations: Sequence[Generation], text: str | None) -> dict[str, Any]:
+    """What the writer had to repair in one document, recounted from its stored model calls.
+
+    * ``plan``: whose plan was written — the model's first outline, its second after the first was
+      refused ("retry"), the default plan ("fallback"), or one given by the user. The plan calls of
+      the last planning run are its rows sharing the last one's start time: refused outlines are
+      "failed" rows, and the last row is "failed" too when the default plan stood in.
+    * ``loops_cut``: section calls stopped and cut back because the model looped.
+    * ``leaks_found``: lines (or sentences) of prompt text in what the model wrote, before cleanup.
+    * ``leaks_left``: the same count in the document's stored text: what a reader still sees.
+    """
+    plans = [g for g in generations if g.kind == "plan"]
+    sections = [g for g in generations if g.kind != "plan"]
+    if not plans:
+        source = "given"
+    else:
+        last_run = [g for g in plans if g.started_at == plans[-1].started_at]
+        source = "fallback" if plans[-1].status == "failed" else "retry" if len(last_run) > 1 else "model"
+    return {
+        "plan": source,
+        "loops_cut": sum(g.stop_reason == "loop" for g in sections),
+        "leaks_found": sum(len(remove_leaks(g.output, PROMPT_WORDING).removed) for g in sections),
+        "leaks_left": len(remove_leaks(text, PROMPT_WORDING).removed) if text else 0,
+    }
+
+
+def signals_section(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """The writer's repairs over a run: plans by source, loops cut, prompt lines found and left."""
+    signals = [r["writer"] for r in records if r.get("writer")]
+    return {
+        "n": len(signals),
+        "plans": {source: sum(s["plan"] == source for s in signals) for source in PLAN_SOURCES},
+        **{key: sum(s[key] for s in signals) for key in ("loops_cut", "leaks_found", "leaks_left")},
+    }
+
+
+def item_records(
+    rows: Sequence[EvalItem],
+    texts: dict[str, str],
+    include_texts: bool = True,
+    signals: dict[str, dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
+    """One JSON record per item; words and S_l are recounted from the stored text when it exists.
+
+    ``signals`` (document id → :func:`writer_signals`) adds what the writer repaired per item.
+    """
     records = []
     for row in rows:
         text = texts.get(row.document_id) if row.document_id else None
@@ -67,6 +116,7 @@ def item_records(rows: Sequence[EvalItem], texts: dict[str, str], include_texts:
             "S_q": judgement.get("quality") if judgement else None,
             "judgement": judgement,
             "prompt": row.prompt,
+            "writer": (signals or {}).get(row.document_id or ""),
         }
         if include_texts:
             record["text"] = text
@@ -162,10 +212,15 @@ def _header(run: EvalRun) -> dict[str, Any]:
 
 
 def longbench_report(
-    run: EvalRun, rows: Sequence[EvalItem], texts: dict[str, str], include_texts: bool = True
+    run: EvalRun,
+    rows: Sequence[EvalItem],
+    texts: dict[str, str],
+    include_texts: bool = True,
+    signals: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The LongBench-Write report of a run: S_l overall / per bucket / per type, S_q when judged."""
-    records = item_records(rows, texts, include_texts)
+    """The LongBench-Write report of a run: S_l overall / per bucket / per type, S_q when judged,
+    and what the writer repaired (plans by source, loops cut, prompt lines) when ``signals`` are given."""
+    records = item_records(rows, texts, include_texts, signals)
     counts = _counts(records)
     length = length_section(records)
     judge = run.config.get("judge")
@@ -178,7 +233,15 @@ def longbench_report(
         "S": (length["S_l"] + s_q) / 2 if length["S_l"] is not None and s_q is not None else None,
         "complete": counts["pending"] == 0,
     }
-    return {**_header(run), "summary": summary, "length": length, "quality": quality, "items": records}
+    writer = signals_section(records)
+    return {
+        **_header(run),
+        "summary": summary,
+        "length": length,
+        "quality": quality,
+        "writer": writer,
+        "items": records,
+    }
 
 
 def ruler_report(
@@ -327,6 +390,34 @@ def report_tables(report: dict[str, Any]) -> list[tuple[str, list[str], list[lis
                 [[_fmt(s[k]) for k in ("items", "done", "failed", "pending", "S_l", "S_q", "S")]],
             )
         )
+        writer = report.get("writer")
+        if writer and writer["n"]:
+            plans = writer["plans"]
+            tables.append(
+                (
+                    "Writer repairs",
+                    [
+                        "documents",
+                        "own plan",
+                        "retried plan",
+                        "default plan",
+                        "loops cut",
+                        "prompt lines found",
+                        "left",
+                    ],
+                    [
+                        [
+                            _fmt(writer["n"]),
+                            _fmt(plans["model"]),
+                            _fmt(plans["retry"]),
+                            _fmt(plans["fallback"]),
+                            _fmt(writer["loops_cut"]),
+                            _fmt(writer["leaks_found"]),
+                            _fmt(writer["leaks_left"]),
+                        ]
+                    ],
+                )
+            )
         for title, key in (
             ("S_l by length bucket", "by_bucket"),
             ("S_l by type", "by_type"),
@@ -392,7 +483,7 @@ def report_tables(report: dict[str, Any]) -> list[tuple[str, list[str], list[lis
                         [
                             r["config"],
                             _fmt(r["rating"]),
-                            f"{r['lower']:.0f} – {r['upper']:.0f}",
+                            r["interval"],
                             _fmt(r["elo"]),
                             f"{r['wins']}-{r['ties']}-{r['losses']}",
                         ]

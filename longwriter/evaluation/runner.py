@@ -26,7 +26,7 @@ from longwriter.document_state import DocumentState
 from longwriter.evaluation.data import RULER_LENGTHS, RULER_PROMPTS, BenchItem, items_digest, ruler_items
 from longwriter.evaluation.judge import Judge, Judgement, JudgeUnavailable
 from longwriter.evaluation.records import EvalRecords
-from longwriter.evaluation.report import arena_report, longbench_report, ruler_report, without_texts
+from longwriter.evaluation.report import arena_report, longbench_report, ruler_report, without_texts, writer_signals
 from longwriter.events import SectionDone, Stopped
 from longwriter.sampling import INTEGER_KEYS, SAMPLING_KEYS
 from longwriter.store.models import EvalComparison, EvalItem, EvalKind, EvalRun, EvalRunStatus
@@ -571,7 +571,9 @@ class Evaluator:
                 run, rows, texts, self.records.comparisons(run.id), rate=rate_battles, include_texts=include_texts
             )
         else:
-            report = longbench_report(run, rows, texts, include_texts)
+            store = self.studio.store
+            signals = {doc: writer_signals(store.generations(doc), texts.get(doc)) for doc in texts}
+            report = longbench_report(run, rows, texts, include_texts, signals)
         report["status"] = run.status
         return report
 
