@@ -37,6 +37,9 @@ SCALE = 400.0
 INITIAL = 1000.0
 L2 = 1e-4
 """Ridge penalty on the coefficients (rating/400): only matters when a configuration never lost."""
+MIN_BATTLES = 10
+"""Battles a configuration needs before its interval is shown: resampling fewer votes gives an
+interval of almost no width (one vote: "1811 – 1811") that claims a certainty nobody has."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,11 @@ class Rating:
     wins: int
     ties: int
     losses: int
+    settled: bool = True
+    """Whether ``lower``–``upper`` means something: at least :data:`MIN_BATTLES` battles, some won
+    and some not. Otherwise the rating is a guess and the page should say so (see ``interval``)."""
+    interval: str = ""
+    """The interval as the page and reports show it: "1740 – 1880", or why there is none yet."""
 
     @property
     def win_rate(self) -> float:
@@ -203,12 +211,20 @@ def bootstrap(
 
 
 def leaderboard(
-    battles: Iterable[Battle], rounds: int = 100, confidence: float = 0.95, seed: int = 0, l2: float = L2
+    battles: Iterable[Battle],
+    rounds: int = 100,
+    confidence: float = 0.95,
+    seed: int = 0,
+    l2: float = L2,
+    min_battles: int = MIN_BATTLES,
 ) -> list[Rating]:
     """One row per configuration, best first: Bradley–Terry rating with its interval, Elo, record.
 
     The interval is the bootstrap percentile interval, widened if needed to contain the rating
     itself (with few votes a resampled fit can sit entirely on one side of the full-data fit).
+    Below ``min_battles`` battles, or when a configuration won (or lost) every battle it played,
+    resampling cannot show how uncertain the rating is, so the row is not ``settled`` and its
+    ``interval`` says why instead of giving numbers (see :func:`unsettled`).
     """
     battles = list(battles)
     _check(battles)
@@ -231,18 +247,34 @@ def leaderboard(
     for name, rating in bt.items():
         low, high = np.percentile(samples[name], [tail, 100.0 - tail])
         wins, ties, losses = record[name]
+        lower, upper = min(float(low), rating), max(float(high), rating)
+        reason = unsettled(wins, ties, losses, min_battles)
         rows.append(
             Rating(
                 config=name,
                 rating=rating,
-                lower=min(float(low), rating),
-                upper=max(float(high), rating),
+                lower=lower,
+                upper=upper,
                 elo=elo[name],
                 battles=wins + ties + losses,
                 wins=wins,
                 ties=ties,
                 losses=losses,
+                settled=reason is None,
+                interval=reason or f"{lower:.0f} – {upper:.0f}",
             )
         )
     rows.sort(key=lambda row: (-row.rating, row.config))
     return rows
+
+
+def unsettled(wins: int, ties: int, losses: int, min_battles: int = MIN_BATTLES) -> str | None:
+    """Why a record's rating interval means nothing yet, or None when it does."""
+    battles = wins + ties + losses
+    if battles < min_battles:
+        return f"too few battles ({battles} of {min_battles})"
+    if wins == battles:
+        return f"won all {battles}: no upper bound yet"
+    if losses == battles:
+        return f"lost all {battles}: no lower bound yet"
+    return None

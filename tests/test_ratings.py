@@ -116,3 +116,21 @@ def test_empty_and_invalid_input() -> None:
         bradley_terry([Battle("x", "x", "a")])
     with pytest.raises(ValueError):
         online_elo([Battle("x", "y", "left")])  # type: ignore[arg-type]
+
+
+def test_one_vote_says_too_few_battles_instead_of_a_zero_width_interval() -> None:
+    rows = leaderboard([Battle("x", "y", "a")])
+    # The fit alone would claim certainty: both resampled ratings never move.
+    assert all(row.upper - row.lower < 1 for row in rows)
+    assert [(row.settled, row.interval) for row in rows] == [(False, "too few battles (1 of 10)")] * 2
+
+
+def test_enough_mixed_battles_give_a_numeric_interval() -> None:
+    by_name = {r.config: r for r in leaderboard(FIXED, rounds=100, seed=0)}
+    b = by_name["B"]  # 8 battles: below the threshold
+    assert not b.settled and b.interval == "too few battles (8 of 10)"
+    c = by_name["C"]  # 14 battles: 1 win, 2 ties, 11 losses, a real and finite record
+    assert c.settled and c.interval == f"{c.lower:.0f} – {c.upper:.0f}" and c.upper > c.lower
+    sweep = {r.config: r for r in leaderboard([Battle("x", "y", "a")] * 12)}
+    assert sweep["x"].interval == "won all 12: no upper bound yet" and not sweep["x"].settled
+    assert sweep["y"].interval == "lost all 12: no lower bound yet"
