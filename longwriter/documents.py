@@ -80,9 +80,49 @@ def document_record(store: Store, doc_id: str, user: str | None = None) -> dict[
     }
 
 
-def to_markdown(record: dict[str, Any]) -> str:
-    """The document as Markdown: the sections' text, as the model (or the user's edits) wrote it."""
-    return record["text"].strip() + "\n"
+def to_markdown(record: dict[str, Any], headings: bool = True) -> str:
+    """The document as Markdown: its title, then the sections' text with a heading each (see :func:`export_body`)."""
+    return f"# {document_title(record)}\n\n{export_body(record, headings)}\n"
+
+
+HEADING_CHARS = 100
+"""A section heading made from a plan's main point is clipped to this many characters."""
+_HEADING_LINE = re.compile(r"^\s*(?:#{1,6}\s+(?P<hash>.+?)\s*#*|\*\*(?P<bold>[^*]+)\*\*|__(?P<under>[^_]+)__)\s*$")
+
+
+def export_body(record: dict[str, Any], headings: bool = True) -> str:
+    """The document's text under its title: one ``##`` heading per section when ``headings``.
+
+    A section's heading is the subtitle the model gave it (a first line that is a heading or all
+    bold; the write prompt invites one), else its plan point. A heading the title was taken from
+    (see :func:`document_title`) is not repeated. A one-section document (single pass) needs no
+    section heading: the title is its heading.
+    """
+    sections = [s for s in record.get("sections", []) if s.get("text", "").strip()]
+    if not sections:
+        return record.get("text", "").strip()
+    texts = [s["text"].strip() for s in sections]
+    if _leading_heading(texts[0]) is not None and _title_from_text(record) is not None:
+        texts[0] = texts[0].partition("\n")[2].strip()
+    if not headings or len(record.get("sections", [])) < 2:
+        return "\n\n".join(t for t in texts if t)
+    parts = []
+    for section, text in zip(sections, texts, strict=True):
+        own = _leading_heading(text)
+        if own is not None:
+            text = text.partition("\n")[2].strip()
+        heading = clip(own or section.get("main_point") or f"Section {section['index'] + 1}", HEADING_CHARS)
+        parts.append(f"## {heading}\n\n{text}".rstrip())
+    return "\n\n".join(parts)
+
+
+def _leading_heading(text: str) -> str | None:
+    """The text of ``text``'s first line when that line is a heading or all bold, else None."""
+    match = _HEADING_LINE.match(text.partition("\n")[0])
+    if not match:
+        return None
+    heading = (match.group("hash") or match.group("bold") or match.group("under") or "").strip(" *_#:")
+    return heading or None
 
 
 # -- sanitised HTML ----------------------------------------------------------------------------
@@ -175,16 +215,22 @@ def render_markdown(text: str) -> str:
 
 def document_title(record: dict[str, Any], limit: int = 80) -> str:
     """A short title: the text's first heading, else the instruction's first line."""
+    heading = _title_from_text(record)
+    if heading:
+        return clip(heading, limit)
+    first = next((ln.strip() for ln in record.get("instruction", "").splitlines() if ln.strip()), "")
+    return clip(first, limit) or "Untitled document"
+
+
+def _title_from_text(record: dict[str, Any]) -> str | None:
+    """The heading the text opens with (``# …`` on its first non-blank line), if any."""
     for line in record.get("text", "").splitlines():
         line = line.strip()
         if line.startswith("#"):
-            heading = line.lstrip("#").strip(" *_")
-            if heading:
-                return clip(heading, limit)
-        elif line:
-            break
-    first = next((ln.strip() for ln in record.get("instruction", "").splitlines() if ln.strip()), "")
-    return clip(first, limit) or "Untitled document"
+            return line.lstrip("#").strip(" *_") or None
+        if line:
+            return None
+    return None
 
 
 PRINT_CSS = """
@@ -213,13 +259,13 @@ header.doc-meta { color: #666; font-size: 0.85em; border-bottom: 1px solid #ddd;
 """.strip()
 
 
-def to_html(record: dict[str, Any]) -> str:
+def to_html(record: dict[str, Any], headings: bool = True) -> str:
     """A standalone, sanitised HTML page with a clean print stylesheet (print it to PDF as it is)."""
     title = html.escape(document_title(record))
     meta = html.escape(
         f"{record.get('words', 0):,} words · target {record.get('target_words', 0):,} · model {record.get('model', '')}"
     )
-    body = render_markdown(record.get("text", ""))
+    body = f"<h1>{title}</h1>\n" + render_markdown(export_body(record, headings))
     return (
         '<!DOCTYPE html>\n<html>\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
@@ -232,15 +278,16 @@ def to_html(record: dict[str, Any]) -> str:
 # -- DOCX ----------------------------------------------------------------------------------------
 
 
-def to_docx(record: dict[str, Any]) -> bytes:
-    """The document as a Word file: headings, paragraphs, lists, quotes, code and tables kept."""
+def to_docx(record: dict[str, Any], headings: bool = True) -> bytes:
+    """The document as a Word file: its title, headings, paragraphs, lists, quotes, code and tables kept."""
     from docx import Document as DocxDocument
 
     doc = DocxDocument()
     doc.core_properties.title = document_title(record)
     doc.core_properties.comments = record.get("instruction", "")[:1000]
     doc.core_properties.author = "LongWriter Studio"
-    _DocxBuilder(doc).feed(render_markdown(record.get("text", "")))
+    doc.add_heading(document_title(record), level=0)
+    _DocxBuilder(doc).feed(render_markdown(export_body(record, headings)))
     buffer = io.BytesIO()
     doc.save(buffer)
     return buffer.getvalue()
@@ -412,14 +459,17 @@ class _DocxBuilder(HTMLParser):
 # -- files ---------------------------------------------------------------------------------------
 
 
-def export_bytes(record: dict[str, Any], fmt: str) -> bytes:
-    """The document in ``fmt`` ("markdown", "html" or "docx") as the bytes of a file."""
+def export_bytes(record: dict[str, Any], fmt: str, headings: bool = True) -> bytes:
+    """The document in ``fmt`` ("markdown", "html" or "docx") as the bytes of a file.
+
+    Every format carries the title; ``headings`` gives each section a heading (on by default).
+    """
     if fmt == "markdown":
-        return to_markdown(record).encode("utf-8")
+        return to_markdown(record, headings).encode("utf-8")
     if fmt == "html":
-        return to_html(record).encode("utf-8")
+        return to_html(record, headings).encode("utf-8")
     if fmt == "docx":
-        return to_docx(record)
+        return to_docx(record, headings)
     raise ValueError(f"Unknown export format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}.")
 
 
