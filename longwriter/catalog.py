@@ -32,6 +32,8 @@ class ModelSpec:
     trust_remote_code: bool = False
     description: str = ""
     parent: str | None = None
+    needs_gpu: bool = False
+    """Too large for a CPU: run it on a GPU in this process, or on a served endpoint (openai backend)."""
 
     def to_json(self) -> dict[str, object]:
         data = asdict(self)
@@ -65,6 +67,7 @@ BUILTIN: tuple[ModelSpec, ...] = (
         top_k=50,
         trust_remote_code=True,
         description="LongWriter-glm4-9b (paper's LongWriter-9B-DPO); GPU, vLLM recommended",
+        needs_gpu=True,
     ),
     ModelSpec(
         id="longwriter-llama3.1-8b",
@@ -75,6 +78,7 @@ BUILTIN: tuple[ModelSpec, ...] = (
         top_p=0.8,
         top_k=50,
         description="LongWriter-llama3.1-8b; raw [INST] prompts through the completions API",
+        needs_gpu=True,
     ),
     ModelSpec(
         id="longwriter-zero-32b",
@@ -85,6 +89,7 @@ BUILTIN: tuple[ModelSpec, ...] = (
         top_p=0.95,
         top_k=50,
         description="LongWriter-Zero-32B (RL-trained, think/answer); multi-GPU with vLLM",
+        needs_gpu=True,
     ),
 )
 

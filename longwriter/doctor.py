@@ -51,21 +51,7 @@ def run_checks(settings: Settings) -> list[Check]:
     """
     spec = resolve(settings.model, settings.models_dir)
     steps: list[tuple[str, Callable[[], Check | list[Check]]]] = [("backend", lambda: _backend_summary(settings))]
-    if settings.backend == "local":
-        steps += [
-            ("model", lambda: _check_model_files(spec, settings)),
-            ("device", lambda: _check_device(settings.device)),
-            ("dtype", lambda: _check_dtype(settings.device, settings.dtype)),
-        ]
-    elif settings.backend == "openai":
-        steps.append(("model server", lambda: _check_server(settings, spec)))
-    else:
-        steps += [
-            ("vllm", _check_vllm_installed),
-            ("model", lambda: _check_model_files(spec, settings)),
-            ("CUDA", lambda: _check_gpus(settings)),
-            ("engine", lambda: _check_engine_settings(settings, spec)),
-        ]
+    steps += _model_steps(settings, spec)
     lora = settings.lora_path
     if lora is not None:
         steps.append(("LoRA adapter", lambda: _check_lora(settings, lora)))
@@ -74,6 +60,28 @@ def run_checks(settings: Settings) -> list[Check]:
         ("data dir", lambda: _check_data_dir(settings.data_dir)),
     ]
     return [check for name, step in steps for check in _guarded(name, step)]
+
+
+def model_checks(settings: Settings, spec: ModelSpec) -> list[Check]:
+    """The checks that say whether ``spec`` can run under ``settings``' backend (files, device, server)."""
+    return [check for name, step in _model_steps(settings, spec) for check in _guarded(name, step)]
+
+
+def _model_steps(settings: Settings, spec: ModelSpec) -> list[tuple[str, Callable[[], Check | list[Check]]]]:
+    if settings.backend == "local":
+        return [
+            ("model", lambda: _check_model_files(spec, settings)),
+            ("device", lambda: _check_device(settings.device)),
+            ("dtype", lambda: _check_dtype(settings.device, settings.dtype)),
+        ]
+    if settings.backend == "openai":
+        return [("model server", lambda: _check_server(settings, spec))]
+    return [
+        ("vllm", _check_vllm_installed),
+        ("model", lambda: _check_model_files(spec, settings)),
+        ("CUDA", lambda: _check_gpus(settings)),
+        ("engine", lambda: _check_engine_settings(settings, spec)),
+    ]
 
 
 def render_checks(checks: Sequence[Check]) -> Table:
