@@ -14,7 +14,9 @@ What counts as a leak, each rule kept narrow so ordinary prose is never touched:
 * a run of :data:`ECHO_RUN` words in a row from the write prompt's own wording (``wording``: the
   instructions with the task, plan and text left out, so echoing the topic is fine);
 * an announcement of the plan or the prompt ("Here is the entire plan:", "Writing task:") and
-  the short list lines that follow it (an invented outline).
+  the short list lines that follow it (an invented outline), a sentence about the plan's
+  paragraphs ("This is the second paragraph in the plan."), and a line that is only a template
+  slot (``<What this paragraph covers, in detail>``, ``[Your name]``).
 """
 
 from __future__ import annotations
@@ -37,15 +39,21 @@ _LABEL = re.compile(
 )
 _META = re.compile(
     r"\bmain\s*points?\b|\bword\s*counts?\b"
-    r"|^\W*please\s+(?:write|continue|add\s+(?:a\s+)?(?:title|subtitle|heading)|include\s+the\s+main)",
+    r"|^\W*please\s+(?:write|continue|add\s+(?:a\s+)?(?:title|subtitle|heading)|include\s+the\s+main)"
+    r"|\bthis\s+is\s+the\s+\w+\s+paragraph\b|\bparagraphs?\b[^.!?]*\b(?:the|this|your)\s+plan\b"
+    r"|^\W*here(?:\s+is|'s|\s+are)\s+(?:the|my|your|an?)\s+(?:\w+\s+){0,2}(?:text|paragraphs?|plan|outline)\b",
     re.IGNORECASE,
 )
+_PLACEHOLDER_LINE = re.compile(r"^[\s*_>#-]*(?:<[^<>]+>|\[[^\[\]]+\])[\s*_.:]*$")
+"""A line that is only a template slot: ``<What this paragraph covers, in detail>``, ``[Your name]``."""
 _ANNOUNCE = re.compile(
     r"^\W*(?:(?:here\s+is|here's|below\s+is|this\s+is)\s+(?:the|my|an?)\s+(?:\w+\s+){0,2}(?:plan|outline)\b"
     r"|(?:the\s+)?(?:entire\s+|whole\s+|full\s+)?(?:plan|outline|writing\s+task|text\s+written\s+so\s+far)\s*[:：])",
     re.IGNORECASE,
 )
-_LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d+[.)]|[a-z][.)]|#+)\s+\S|^\s*(?:paragraph|step|section|part)\s*\d+", re.IGNORECASE)
+_LIST_ITEM = re.compile(
+    r"^\s*(?:[-*•]|\d+[.)]|[a-z][.)]|#+)\s+\S|^\s*(?:paragraph|step|section|part)\s*\d+", re.IGNORECASE
+)
 _SENTENCE = re.compile(r"[^.!?。！？]*(?:[.!?。！？]+[\"'”’)\]]*\s*|$)")
 
 
@@ -78,6 +86,9 @@ def remove_leaks(text: str, wording: str = "") -> Cleaned:
             removed.append(stripped)
             continue
         in_outline = False
+        if _PLACEHOLDER_LINE.match(stripped):
+            removed.append(stripped)
+            continue
         if _ANNOUNCE.match(stripped):
             removed.append(stripped)
             in_outline = True

@@ -154,8 +154,9 @@ def accept_plan(raw: str, instruction: str, target_words: int) -> Plan:
 
     A small model asked for a plan often answers with something shaped like one that is not:
     the prompt's own wording or placeholders echoed back, the same point twice, a point with no
-    words, or one row for a document that needs several (which silently turns AgentWrite into a
-    single pass). Those are refused here so the writer can ask again or fall back to
+    words, one row for a document that needs several (which silently turns AgentWrite into a
+    single pass), or more rows than the length can give :data:`MIN_SECTION_WORDS` each. Those are
+    refused here so the writer can ask again or fall back to
     :func:`fallback_plan`, and say which it did.
     """
     plan = parse_plan(raw)
@@ -173,9 +174,10 @@ def accept_plan(raw: str, instruction: str, target_words: int) -> Plan:
             raise PlanError(f"Sections {seen[units]} and {number} of the outline have the same main point.")
         seen[units] = number
     low, high = section_range(target_words)
-    if len(plan.sections) < low:
+    count = len(plan.sections)
+    if count < low or count > max(high, target_words // MIN_SECTION_WORDS):
         raise PlanError(
-            f"The outline has {len(plan.sections)} section{'s' if len(plan.sections) != 1 else ''}; "
+            f"The outline has {count} section{'s' if count != 1 else ''}; "
             f"a {target_words}-word document needs {low} to {high} (200–1,000 words each)."
         )
     return normalize_budget(plan, target_words)

@@ -208,3 +208,10 @@ def test_validate_rows_explains_problems(rows: list[tuple[str, object]], message
 def test_plan_text_round_trips() -> None:
     plan = parse_plan(CANONICAL)
     assert parse_plan(plan.to_text()) == plan
+
+
+def test_accept_plan_refuses_more_sections_than_the_length_can_hold() -> None:
+    rows = "\n".join(f"Paragraph {i} - Main Point: Sight number {i} - Word Count: 60 words" for i in range(1, 11))
+    with pytest.raises(PlanError, match="has 10 sections"):
+        accept_plan(rows, LISBON, 600)  # 60 words each: under the 100-word floor, the total could not be kept
+    assert len(accept_plan(rows.replace("60 words", "100 words"), LISBON, 1000).sections) == 10
