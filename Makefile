@@ -1,14 +1,16 @@
 # The two commands of the README: `make run` (install and start the studio) and `make test`.
 VENV ?= .venv
+VLLM_VENV ?= .venv-vllm
 
-.PHONY: run test lint install install-dev
+.PHONY: run test lint install install-dev install-vllm
 run: install
 	$(VENV)/bin/python app.py
 
 # One torch thread in tests: the model, the Gradio server and Chromium share the CPU there, and
 # torch's spin-waiting threads lose most of their speed when another process wants a core.
-test: lint
-	OMP_NUM_THREADS=1 $(VENV)/bin/python -m pytest -q -p no:cacheprovider
+# The vLLM tests start a server from the second environment (vLLM pins its own torch and transformers).
+test: lint install-vllm
+	OMP_NUM_THREADS=1 LONGWRITER_VLLM_PYTHON=$(VLLM_VENV)/bin/python $(VENV)/bin/python -m pytest -q -p no:cacheprovider
 
 # Lint and format check first: seconds, and a failure there is cheaper to read than a test's.
 lint: install-dev
@@ -20,3 +22,6 @@ install:
 
 install-dev:
 	VENV=$(VENV) scripts/install.sh dev
+
+install-vllm:
+	VLLM_VENV=$(VLLM_VENV) scripts/install.sh vllm

