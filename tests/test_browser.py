@@ -367,7 +367,7 @@ def test_login_shows_each_user_only_their_documents(settings: Settings, browser:
         expect(table).to_contain_text("Alice's essay on tea.")
         expect(table).not_to_contain_text("Bob's report")
         page.goto(f"{app.url}?doc={bobs}")  # someone else's document by its URL
-        expect(page.locator("#lw-message")).to_contain_text("does not exist")
+        expect(page.locator("#lw-message")).to_contain_text("There is no document")
         expect(page.locator("#lw-section-0")).to_be_hidden()
         context.close()
     finally:

@@ -28,7 +28,7 @@ CHECK = textwrap.dedent(
     import ui.common
     from longwriter.evaluation.data import load_items
     from longwriter.store import Store
-    from ui.write import load_examples
+    from ui.write.tab import load_examples
 
     site = Path(sys.argv[1]).resolve()
     assert Path(longwriter.__file__).resolve().is_relative_to(site), longwriter.__file__  # not the checkout

@@ -57,32 +57,41 @@ async def test_write_tab_records_edits_regenerate_choices_and_thumbs(studio: Stu
 
     # 1. A substantial edit is kept as (user's text, model's text).
     edited = "Green tea leaves are delicate, so water just off the boil scorches them and makes the cup bitter."
-    out = tab.on_save_edit(doc.id, 0, edited, None, None)
-    assert "saved" in text_of(out[tab.message])
+    out = tab.revise.on_save_edit(doc.id, 0, edited, None, None)
+    assert "saved" in text_of(out[tab.message]) and "Kept as a preference" in text_of(out[tab.message])
     edits = preferences.pairs(store, preferences.Filters(sources=("edit",)))
     assert len(edits) == 1 and edits[0].chosen == edited and edits[0].section_index == 0
-    # A typo-level change of the same text records nothing new.
-    tab.on_save_edit(doc.id, 0, edited.replace("delicate", "delicate"), None, None)
+    # Saving the same edit again records nothing new.
+    tab.revise.on_save_edit(doc.id, 0, edited, None, None)
+    assert len(preferences.pairs(store, preferences.Filters(sources=("edit",)))) == 1
+    # A typo-level change of the model's text is saved but is no preference (below the threshold).
+    model_text = next(g.output for g in store.generations(doc.id) if g.section_index == 0 and g.kind == "section")
+    words = model_text.split()
+    typo = " ".join([words[0] + words[0][-1], *words[1:]])  # one letter doubled in one word
+    assert preferences.changed_share(model_text, typo) > 0
+    out = tab.revise.on_save_edit(doc.id, 0, typo, None, None)
+    assert "saved" in text_of(out[tab.message]) and "Kept as a preference" not in text_of(out[tab.message])
+    assert store.sections(doc.id)[0].text == typo
     assert len(preferences.pairs(store, preferences.Filters(sources=("edit",)))) == 1
 
     # 2. Regenerate section 2, then keep the previous version.
     previous = store.sections(doc.id)[1].text
-    prepared = tab.prepare_regenerate(doc.id, 1, None)
+    prepared = tab.revise.prepare_regenerate(doc.id, 1, None)
     pending = prepared[tab.pending]
     assert pending["action"] == "regenerate" and pending["previous"] == previous
-    assert prepared[tab.keep_row]["visible"] is False  # a new run hides any earlier choice
+    assert prepared[tab.revise.keep_row]["visible"] is False  # a new run hides any earlier choice
     last: dict[Any, Any] = {}
-    async for update in tab.stream(pending, None):
+    async for update in tab.runs.stream(pending, None):
         last = update
     regenerated = store.sections(doc.id)[1].text
     assert regenerated.strip() and regenerated.strip() != previous.strip(), "the regenerate should change the text"
-    keep = last[tab.keep_state]
+    keep = last[tab.revise.keep_state]
     assert keep == {"doc": doc.id, "index": 1, "previous": previous}
-    assert last[tab.keep_row]["visible"] is True
+    assert last[tab.revise.keep_row]["visible"] is True
 
     edits_before = len(preferences.pairs(store, preferences.Filters(sources=("edit",))))
-    out = tab._keep("previous")(doc.id, keep, None)
-    assert out[tab.keep_row]["visible"] is False and out[tab.keep_state] is None
+    out = tab.revise.keep("previous")(doc.id, keep, None)
+    assert out[tab.revise.keep_row]["visible"] is False and out[tab.revise.keep_state] is None
     assert "previous" in text_of(out[tab.message])
     assert store.sections(doc.id)[1].text.strip() == previous.strip()
     choices = preferences.pairs(store, preferences.Filters(sources=("regenerate",)))
@@ -100,20 +109,20 @@ async def test_write_tab_records_edits_regenerate_choices_and_thumbs(studio: Stu
     )
 
     # A second click (the buttons are hidden, but a stale page) is a message, not an exception.
-    out = tab._keep("new")(doc.id, None, None)
+    out = tab.revise.keep("new")(doc.id, None, None)
     assert "no regenerated section" in text_of(out[tab.message])
 
     # 3. Thumbs on a section and on the whole document.
-    message, reason = tab._thumb(True, "section")(doc.id, 0, "  clear and correct ", None)
+    message, reason = tab.revise.thumb(True, on_section=True)(doc.id, 0, "  clear and correct ", None)
     assert "recorded" in text_of(message) and reason == ""
-    message, reason = tab._thumb(False, "document")(doc.id, 0, "", None)
+    message, reason = tab.revise.thumb(False, on_section=False)(doc.id, 0, "", None)
     assert "recorded" in text_of(message)
     rows = preferences.feedback(store)
     assert [(r.section_index, r.label, r.reason) for r in rows] == [(0, True, "clear and correct"), (None, False, None)]
 
     # Errors stay inline.
-    message, _ = tab._thumb(True, "document")("no-such-doc", None, "", None)
-    assert "no longer exists" in text_of(message)
-    message, _ = tab._thumb(True, "section")(doc.id, None, "", None)
+    message, _ = tab.revise.thumb(True, on_section=False)("no-such-doc", None, "", None)
+    assert "no document no-such-doc" in text_of(message)
+    message, _ = tab.revise.thumb(True, on_section=True)(doc.id, None, "", None)
     assert "Choose a section" in text_of(message)
     assert len(preferences.feedback(store)) == 2

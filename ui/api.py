@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 import gradio as gr
 
+from longwriter.document_state import is_milestone
 from longwriter.documents import EXPORT_FORMATS
 from longwriter.events import Event
 from longwriter.plan import PlanError, normalize_budget, validate_rows
@@ -27,7 +28,7 @@ from longwriter.store import NotFound
 from longwriter.studio import Studio, StudioError
 from ui.common import current_user, export_file, throttled
 from ui.view import LiveDoc, doc_status_label
-from ui.write import GENERATE, _urgent
+from ui.write.runs import GENERATE
 
 T = TypeVar("T")
 
@@ -88,7 +89,7 @@ def register_api(studio: Studio, concurrency: int = 2) -> None:
     async def run(doc_id: str, user: str | None, events: AsyncIterator[Event]) -> AsyncIterator[dict[str, Any]]:
         doc = LiveDoc.from_record(ask(lambda: studio.record(doc_id, user)))
         doc.start_run()
-        async for batch in throttled(events, API_INTERVAL, urgent=_urgent):
+        async for batch in throttled(events, API_INTERVAL, urgent=is_milestone):
             for event in batch:
                 doc.apply(event)
             yield progress(doc)

@@ -9,11 +9,12 @@ from typing import Any
 
 import gradio as gr
 
+from longwriter.rules import PLAN_MODES
 from longwriter.store import NotFound
-from longwriter.studio import Studio
+from longwriter.studio import Studio, StudioError
 from ui.common import clip, current_user
 from ui.view import doc_status_label, message_html
-from ui.write import PLAN_MODES, WriteTab
+from ui.write import WriteTab
 
 HEADERS = ["Instruction", "Created", "Model", "Words", "S_l", "Status"]
 
@@ -24,9 +25,8 @@ class LibraryTab:
         self.write = write
 
     def rows(self, user: str | None, search: str | None) -> tuple[list[list[Any]], list[str]]:
-        docs = self.studio.store.list_documents(user=user, search=search or None)
         rows, ids = [], []
-        for d in docs:
+        for d in self.studio.documents(user, search):
             rows.append(
                 [
                     clip(d.instruction, 90),
@@ -101,8 +101,8 @@ class LibraryTab:
         )
         write = self.write
         self.open_btn.click(self.open_doc, [self.selected], [*write.outputs, self.tabs], **light)
-        write.chain(self.resume_btn.click(self.resume_doc, [self.selected], [*write.outputs, self.tabs], **light))
-        write.chain(
+        write.runs.chain(self.resume_btn.click(self.resume_doc, [self.selected], [*write.outputs, self.tabs], **light))
+        write.runs.chain(
             self.duplicate_btn.click(
                 self.duplicate_doc, [self.selected, self.search], [*write.outputs, self.tabs, *listing], **light
             )
@@ -130,11 +130,11 @@ class LibraryTab:
         doc_id = ids[row]
         user = current_user(request)
         try:
-            record = self.write.record(doc_id, user)
-        except NotFound:
+            record = self.studio.record(doc_id, user)
+        except NotFound as exc:
             return (
                 "",
-                message_html("That document no longer exists.", "warn"),
+                message_html(str(exc), "warn"),
                 hidden,
                 hidden,
                 hidden,
@@ -150,7 +150,7 @@ class LibraryTab:
             + (f'<div class="lw-msg lw-msg-error">{html.escape(record["error"])}</div>' if record.get("error") else "")
             + "</div>"
         )
-        paths = self.write._exports(doc_id, user) if record["text"].strip() else {}
+        paths = self.write.views.exports(doc_id, user) if record["text"].strip() else {}
         return (
             doc_id,
             details,
@@ -172,7 +172,7 @@ class LibraryTab:
             return {self.write.pending: None}
         user = current_user(request)
         out = self.write.open_view(doc_id, user)
-        out.update(self.write.prepare_resume(doc_id, request))
+        out.update(self.write.runs.prepare_resume(doc_id, request))
         out[self.tabs] = gr.Tabs(selected=self.write_tab_id)
         return out
 
@@ -182,12 +182,12 @@ class LibraryTab:
             return {self.write.pending: None}
         user = current_user(request)
         try:
-            copy = self.studio.store.duplicate_document(doc_id, user=user)
-        except NotFound:
-            return {self.write.pending: None, self.details: message_html("That document no longer exists.", "warn")}
+            copy = self.studio.duplicate(doc_id, user)
+        except NotFound as exc:
+            return {self.write.pending: None, self.details: message_html(str(exc), "warn")}
         out = self.write.open_view(copy.id, user)
         if copy.mode in PLAN_MODES:
-            out.update(self.write._starting(copy.id, "plan", user))
+            out.update(self.write.runs.starting(copy.id, "plan", user))
         else:
             out[self.write.pending] = None
             out[self.write.message] = message_html("A copy with the same request: press Write.", "info")
@@ -220,10 +220,13 @@ class LibraryTab:
         user = current_user(request)
         note = ""
         if doc_id:
-            if self.studio.is_running(doc_id):
-                note = message_html("This document is being written right now; stop it before deleting.", "warn")
-            elif self.studio.store.delete_document(doc_id, user=user):
-                note = message_html("Deleted.", "ok")
+            try:
+                deleted = self.studio.delete(doc_id, user)
+                note = message_html(
+                    "Deleted." if deleted else "That document no longer exists.", "ok" if deleted else "warn"
+                )
+            except StudioError as exc:
+                note = message_html(str(exc), "warn")
         rows, ids = self.rows(user, search)
         hidden = gr.update(visible=False)
         return rows, ids, "", note, hidden, hidden, hidden
