@@ -45,14 +45,6 @@ class Plan(BaseModel):
         )
 
 
-PLAN_EXAMPLE = (
-    "Paragraph 1 - Main Point: How the first free public libraries opened in nineteenth-century towns, "
-    "who paid for them and who was allowed to borrow books - Word Count: 300 words"
-)
-"""A worked line on another subject: small models copy angle-bracket placeholders word for word,
-while a real line shows them the shape (a specific point, a count) without a slot to echo."""
-
-
 def section_range(target_words: int) -> tuple[int, int]:
     """How many sections a plan for ``target_words`` words may have: AgentWrite's 200–1,000 words each.
 
@@ -68,21 +60,19 @@ def plan_prompt(instruction: str, target_words: int) -> str:
     """The planning prompt: one line per paragraph, budgets summing to the target.
 
     The answer is opened for the model with ``Paragraph 1 - Main Point:`` (see
-    :data:`longwriter.agentwrite.PLAN_OPENING`), so the prompt ends where that line begins.
+    :data:`longwriter.agentwrite.PLAN_OPENING`). The line format names its slots in plain words,
+    with no angle brackets to copy; a worked line on another subject was tried and the embedded
+    135M model planned that subject instead of the task (2 of 3 tasks), so there is none.
     """
     low, high = section_range(target_words)
     count = f"{low}" if low == high else f"{low} to {high}"
     return (
         "You are planning a long piece of writing before it is written.\n\n"
         f"Writing task:\n{instruction.strip()}\n\n"
-        f"The finished text should be about {target_words} words long. Break it into {count} paragraphs "
-        "and give each one its own main point and a word count between 200 and 1000 words, so that the "
-        f"word counts add up to about {target_words}.\n"
-        "Answer with the plan only, one line per paragraph, in this form (this line is from a plan for "
-        "another task):\n"
-        f"{PLAN_EXAMPLE}\n"
-        "Each main point says specifically what that paragraph covers for this task; no two are alike. "
-        "Cover the whole task and nothing else."
+        f"Plan this task in {count} paragraphs whose word counts add up to about {target_words} words, each "
+        "between 200 and 1000 words. Write one line per paragraph: the words 'Paragraph', its number, "
+        "'Main Point:', what that paragraph of this task says, specifically, then 'Word Count:' and its number "
+        "of words. No two main points are alike. Answer with the plan only."
     )
 
 
@@ -173,6 +163,8 @@ def accept_plan(raw: str, instruction: str, target_words: int) -> Plan:
         if units in seen:
             raise PlanError(f"Sections {seen[units]} and {number} of the outline have the same main point.")
         seen[units] = number
+    if not _on_topic(plan, instruction):
+        raise PlanError("None of the outline's points is about the task: it plans something else.")
     low, high = section_range(target_words)
     count = len(plan.sections)
     if count < low or count > max(high, target_words // MIN_SECTION_WORDS):
@@ -199,6 +191,28 @@ def _echoes(point: tuple[str, ...], template: list[str], task: list[str]) -> boo
     :data:`ECHO_RUN` words found in the template, or a shorter point found there whole."""
     runs = [point] if len(point) <= ECHO_RUN else [point[i : i + ECHO_RUN] for i in range(len(point) - ECHO_RUN + 1)]
     return any(run and _contains(template, run) and not _contains(task, run) for run in runs)
+
+
+_COMMON = frozenset(
+    ["about", "also", "based", "been", "being", "between", "both", "could", "does", "each", "from", "have", "into", "just", "like", "more", "most", "much", "must", "only", "other", "over", "same", "some", "such", "than", "that", "their", "them", "then", "there", "these", "they", "this", "those", "through", "under", "very", "were", "what", "when", "where", "which", "while", "will", "with", "would", "write", "written", "your", "words", "word", "paragraph", "paragraphs", "text", "piece", "essay", "article", "document"]
+)
+"""Words a task and an unrelated outline share without being about the same thing."""
+
+
+def _topic_keys(text: str) -> set[str]:
+    """What a text is about, roughly: content words (by their first five letters, so "share" meets
+    "sharing") and, for Chinese, pairs of adjacent characters."""
+    units = _units(text)
+    words = {u[:5] for u in units if u.isalpha() and len(u) >= 4 and u not in _COMMON and u.isascii()}
+    cjk = "".join(u for u in units if "\u4e00" <= u <= "\u9fff")
+    return words | {cjk[i : i + 2] for i in range(len(cjk) - 1)}
+
+
+def _on_topic(plan: Plan, instruction: str) -> bool:
+    """Whether some point of the plan shares a content word with the task (a plan about libraries
+    for a fable about a crow is the model copying an example, not planning)."""
+    task = _topic_keys(instruction)
+    return not task or any(_topic_keys(s.main_point) & task for s in plan.sections)
 
 
 def _contains(units: list[str], run: tuple[str, ...]) -> bool:

@@ -7,7 +7,6 @@ import pytest
 from longwriter.plan import (
     MAX_SECTION_WORDS,
     MIN_SECTION_WORDS,
-    PLAN_EXAMPLE,
     Plan,
     PlanError,
     Section,
@@ -17,7 +16,6 @@ from longwriter.plan import (
     parse_plan,
     plan_prompt,
     section_range,
-    validate_rows,
 )
 
 CANONICAL = """Paragraph 1 - Main Point: Introduce the history of tea - Word Count: 400 words
@@ -131,12 +129,11 @@ LISBON = "Write a 600-word guide to Lisbon for a first-time visitor."
         # ... the prompt's own wording without brackets, or the worked example copied ...
         (
             (
-                "Paragraph 1 - Main Point: what this paragraph covers for this task - Word Count: 300 words\n"
+                "Paragraph 1 - Main Point: what that paragraph of this task covers - Word Count: 300 words\n"
                 "Paragraph 2 - Main Point: Getting around by tram - Word Count: 300 words"
             ),
             "template",
         ),
-        (PLAN_EXAMPLE + "\nParagraph 2 - Main Point: Getting around by tram - Word Count: 300 words", "template"),
         (
             (
                 "Paragraph 1 - Main Point: Main Point - Word Count: 300 words\n"
@@ -167,12 +164,12 @@ def test_accept_plan_refuses_what_is_not_a_plan(raw: str, problem: str) -> None:
 
 
 def test_the_task_own_words_are_not_an_echo() -> None:
-    """A point may share words with the example line when the task itself uses them."""
+    """A point may share words with the prompt's wording when the task itself uses them."""
     raw = (
-        "Paragraph 1 - Main Point: How the first free public libraries opened in our town - Word Count: 400 words\n"
-        "Paragraph 2 - Main Point: What the library lends today - Word Count: 400 words"
+        "Paragraph 1 - Main Point: What that paragraph of this task says about plans - Word Count: 400 words\n"
+        "Paragraph 2 - Main Point: How a writer keeps to a plan - Word Count: 400 words"
     )
-    task = "Write the history of our town's library: how the first free public libraries opened in our town."
+    task = "Write about how writers plan: what that paragraph of this task says about plans, and keeping to them."
     assert len(accept_plan(raw, task, 800).sections) == 2
 
 
@@ -183,35 +180,40 @@ def test_section_range_is_agentwrite_200_to_1000_words(target: int, expected: tu
     assert low <= len(fallback_plan("Task", target).sections) <= high
 
 
-def test_the_plan_prompt_shows_a_worked_line_and_no_placeholder() -> None:
+def test_the_plan_prompt_asks_for_the_section_count_without_a_slot_to_copy() -> None:
     prompt = plan_prompt(LISBON, 600)
-    assert PLAN_EXAMPLE in prompt and "2 to 3 paragraphs" in prompt
+    assert "2 to 3 paragraphs" in prompt and LISBON in prompt
     assert "<" not in prompt and "[" not in prompt
-    assert parse_plan(PLAN_EXAMPLE).sections[0].words == 300  # the example itself is a well-formed line
-
-
-@pytest.mark.parametrize(
-    ("rows", "message"),
-    [
-        ([], "at least one section"),
-        ([("", 100)], "no main point"),
-        ([("ok", "abc")], "not a whole number"),
-        ([("ok", -5)], "must be positive"),
-        ([("ok", 100)] * 51, "at most 50"),
-    ],
-)
-def test_validate_rows_explains_problems(rows: list[tuple[str, object]], message: str) -> None:
-    with pytest.raises(PlanError, match=message):
-        validate_rows(rows)
-
-
-def test_plan_text_round_trips() -> None:
-    plan = parse_plan(CANONICAL)
-    assert parse_plan(plan.to_text()) == plan
 
 
 def test_accept_plan_refuses_more_sections_than_the_length_can_hold() -> None:
-    rows = "\n".join(f"Paragraph {i} - Main Point: Sight number {i} - Word Count: 60 words" for i in range(1, 11))
+    rows = "\n".join(
+        f"Paragraph {i} - Main Point: Lisbon sight number {i} - Word Count: 60 words" for i in range(1, 11)
+    )
     with pytest.raises(PlanError, match="has 10 sections"):
         accept_plan(rows, LISBON, 600)  # 60 words each: under the 100-word floor, the total could not be kept
     assert len(accept_plan(rows.replace("60 words", "100 words"), LISBON, 1000).sections) == 10
+
+
+def test_accept_plan_refuses_an_outline_about_something_else() -> None:
+    fable = "Write a fable of about 200 words for children aged six to eight about a crow who learns to share berries."
+    # What the embedded model planned for that fable after reading a worked line about libraries:
+    libraries = (
+        "Paragraph 1 - Main Point: A young man named Eliezer had just been chosen as a librarian at one of these "
+        "very early schools - Word Count: 200 words"
+    )
+    with pytest.raises(PlanError, match="is about the task"):
+        accept_plan(libraries, fable, 200)
+    crow = "Paragraph 1 - Main Point: A hungry crow finds a bush of berries and learns sharing - Word Count: 200 words"
+    assert accept_plan(crow, fable, 200).sections[0].words == 200
+    news = "写一篇600字左右的新闻报道：某市图书馆推出夜间开放服务，首周吸引了大量读者。"
+    english = (
+        "Paragraph 1 - Main Point: The story of the lazy bookshelf - Word Count: 300 words\n"
+        "Paragraph 2 - Main Point: The new restaurant offers fresh seafood - Word Count: 300 words"
+    )
+    with pytest.raises(PlanError, match="about the task"):
+        accept_plan(english, news, 600)
+    chinese = "Paragraph 1 - Main Point: 图书馆夜间开放的经过 - Word Count: 300 words\n" + (
+        "Paragraph 2 - Main Point: 读者和馆员的反应 - Word Count: 300 words"
+    )
+    assert len(accept_plan(chinese, news, 600).sections) == 2
