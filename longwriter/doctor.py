@@ -10,24 +10,29 @@ configured model server.
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
-import httpx
 from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from longwriter.backends.base import BackendError
+from longwriter.backends.openai import ModelNotServed, OpenAIBackend
 from longwriter.catalog import EMBEDDED_SOURCE, ModelSpec, resolve
 from longwriter.settings import Settings
 
-_HTTP_TIMEOUT = httpx.Timeout(5.0, connect=3.0)
-"""A server that is up answers ``/models`` at once; waiting longer only delays the verdict."""
+_HTTP_TIMEOUT = 5.0
+"""Seconds for ``/models``: a server that is up answers at once; waiting longer only delays the verdict."""
+
+T = TypeVar("T")
 
 _DB_CONNECT_TIMEOUT = 5
 """Seconds to wait for a database server before calling it unreachable."""
@@ -238,44 +243,47 @@ def _check_dtype(requested_device: str, requested: str) -> Check:
 
 
 def _check_server(settings: Settings, spec: ModelSpec) -> list[Check]:
-    """GET ``{base_url}/models``: is the server up, and does it serve the name the backend will ask for?
+    """Is the server up, and does it serve the name the backend will ask for?
 
-    The openai backend asks for the catalog source (``THUDM/LongWriter-glm4-9b``), which is also
-    what ``vllm serve`` calls a model unless ``--served-model-name`` says otherwise.
+    The backend's own health check answers, so the doctor asks for exactly what the studio will:
+    ``LONGWRITER_SERVED_MODEL`` when set, else the catalog source (``THUDM/LongWriter-glm4-9b``), which
+    is also what ``vllm serve`` calls a model unless ``--served-model-name`` says otherwise.
     """
-    base = settings.base_url.rstrip("/")
-    url = f"{base}/models"
-    unknown = Check("model", spec.source, False, "Unknown: the model server could not be queried (see above).")
-    try:
-        response = httpx.get(url, headers={"Authorization": f"Bearer {settings.api_key}"}, timeout=_HTTP_TIMEOUT)
-    except httpx.ConnectError:
-        down = f"Cannot reach {base} — is `vllm serve` running? (LONGWRITER_BASE_URL)"
-        return [Check("model server", base, False, down), unknown]
-    except httpx.TimeoutException:
-        return [
-            Check("model server", base, False, f"{base} did not answer within {_HTTP_TIMEOUT.read:.0f} s."),
-            unknown,
-        ]
-    except (httpx.HTTPError, httpx.InvalidURL) as exc:
-        return [Check("model server", base, False, f"Cannot query {url}: {exc}. Check LONGWRITER_BASE_URL."), unknown]
-    if response.status_code in (401, 403):
-        refused = f"{base} refused the API key (HTTP {response.status_code}): set LONGWRITER_API_KEY to its --api-key."
-        return [Check("model server", base, False, refused), unknown]
-    if response.status_code != 200:
-        wrong = f"{url} answered HTTP {response.status_code}: LONGWRITER_BASE_URL should be the server's /v1 root."
-        return [Check("model server", base, False, wrong), unknown]
-    try:
-        served = [str(model["id"]) for model in response.json()["data"]]
-    except (ValueError, KeyError, TypeError):
-        return [Check("model server", base, False, f"{url} is not an OpenAI-compatible model list."), unknown]
-    server = Check("model server", base, True, f"reachable; serves {', '.join(served) or 'no models'}")
-    if spec.source in served:
-        return [server, Check("model", spec.source, True, f"served; prompts use the {spec.format.name} format")]
-    missing = (
-        f"{base} serves {', '.join(served) or 'no models'}, not {spec.source!r}: start vllm serve with "
-        f"--served-model-name {spec.source}, or set LONGWRITER_MODEL to the model it serves."
+    backend = OpenAIBackend(
+        spec, settings.base_url, api_key=settings.api_key, timeout=_HTTP_TIMEOUT, served_model=settings.served_model
     )
-    return [server, Check("model", spec.source, False, missing)]
+    base, name = backend.base_url, backend.served_model
+    try:
+        served = _run_async(_health(backend))
+    except ModelNotServed as exc:
+        return [
+            Check("model server", base, True, f"reachable; serves {', '.join(exc.served) or 'no models'}"),
+            Check("model", name, False, str(exc)),
+        ]
+    except BackendError as exc:
+        unknown = Check("model", name, False, "Unknown: the model server could not be queried (see above).")
+        return [Check("model server", base, False, str(exc)), unknown]
+    return [
+        Check("model server", base, True, f"reachable; serves {served}"),
+        Check("model", name, True, f"served; prompts use the {spec.format.name} format"),
+    ]
+
+
+async def _health(backend: OpenAIBackend) -> str:
+    try:
+        return await backend.health()
+    finally:
+        await backend.aclose()
+
+
+def _run_async(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run ``coroutine`` to the end from sync code, in a thread of its own if this one runs an event loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 # -- vLLM in this process (backend "vllm") ------------------------------------------------------

@@ -251,7 +251,8 @@ def test_model_server_down_names_the_url(tmp_path: Path) -> None:
     checks = by_name(run_checks(make_settings(tmp_path, backend="openai", model=GLM, base_url=base_url)))
     assert list(checks) == ["backend", "model server", "model", "database", "data dir"]
     assert not checks["model server"].ok
-    assert checks["model server"].message == f"Cannot reach {base_url} — is `vllm serve` running? (LONGWRITER_BASE_URL)"
+    message = checks["model server"].message
+    assert message.startswith(f"Cannot reach the model server at {base_url} (") and "LONGWRITER_BASE_URL" in message
     assert not checks["model"].ok
 
 
@@ -264,6 +265,15 @@ def test_model_server_up_and_serving_the_model(tmp_path: Path) -> None:
     assert checks["model server"].ok and f"serves {GLM}, other" in checks["model server"].message
     assert checks["model"].ok and checks["model"].value == GLM and "glm4 format" in checks["model"].message
     assert server.seen_auth == ["Bearer sk-test"]
+
+
+def test_served_model_name_is_the_one_asked_for(tmp_path: Path) -> None:
+    """LONGWRITER_SERVED_MODEL names what the server serves; the doctor asks for that, as the backend does."""
+    with model_server(["smol"]) as server:
+        settings = make_settings(tmp_path, backend="openai", model="smollm2-135m", base_url=server.base_url)
+        assert not by_name(run_checks(settings))["model"].ok
+        checks = by_name(run_checks(settings.model_copy(update={"served_model": "smol"})))
+    assert checks["model server"].ok and checks["model"].ok and checks["model"].value == "smol"
 
 
 def test_model_server_serving_another_model(tmp_path: Path) -> None:

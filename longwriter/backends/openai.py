@@ -27,6 +27,14 @@ MAX_RETRY_AFTER = 30.0
 """Longest ``Retry-After`` (seconds) waited out, once, on HTTP 429; a longer wait is the user's call."""
 
 
+class ModelNotServed(BackendError):
+    """The server is up but does not serve the model name the backend asks for."""
+
+    def __init__(self, message: str, served: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.served = served
+
+
 class OpenAIBackend:
     """Streams from an OpenAI-compatible ``/v1`` endpoint with httpx."""
 
@@ -92,10 +100,7 @@ class OpenAIBackend:
                         received += len(text)
                         yield text
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-            raise BackendError(
-                f"Cannot reach the model server at {self.base_url} ({exc}). Is it running? "
-                "Start one with `vllm serve MODEL` or check LONGWRITER_BASE_URL."
-            ) from exc
+            raise self._unreachable(exc) from exc
         except httpx.ReadTimeout as exc:
             raise BackendError(
                 f"The model server at {self.base_url} sent nothing for {self._timeout:g} s; "
@@ -127,25 +132,50 @@ class OpenAIBackend:
             yield response
 
     async def health(self) -> str:
-        """The model ids the server offers, comma-separated; fails unless it is up and serves our model."""
+        """The model ids the server offers, comma-separated; fails unless it is up and serves our model.
+
+        The one check of a server for every caller (the doctor, the page's availability): each failure
+        says what to change, and :class:`ModelNotServed` tells "up, but not serving our name" apart.
+        """
         try:
             response = await self._client.get("/models")
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            raise self._unreachable(exc) from exc
         except httpx.HTTPError as exc:
-            raise BackendError(f"Cannot reach the model server at {self.base_url} ({exc}).") from exc
-        if response.is_error:
             raise BackendError(
-                f"The model server at {self.base_url} answered HTTP {response.status_code}: {_error_message(response)}"
+                f"The model server at {self.base_url} did not answer /models ({exc or type(exc).__name__})."
+            ) from exc
+        if response.status_code in (401, 403):
+            raise BackendError(
+                f"The model server at {self.base_url} refused the API key (HTTP {response.status_code}): "
+                "set LONGWRITER_API_KEY to its --api-key."
+            )
+        if response.is_error:
+            hint = ": LONGWRITER_BASE_URL should be the server's /v1 root" if response.status_code == 404 else ""
+            raise BackendError(
+                f"The model server at {self.base_url} answered HTTP {response.status_code} for /models{hint} "
+                f"({_error_message(response)})."
             )
         try:
-            ids = [str(model["id"]) for model in response.json()["data"]]
+            ids = tuple(str(model["id"]) for model in response.json()["data"])
         except (ValueError, KeyError, TypeError) as exc:
-            raise BackendError(f"{self.base_url}/models did not return an OpenAI model list.") from exc
-        if self.served_model not in ids:
             raise BackendError(
-                f"The model server at {self.base_url} serves {', '.join(ids) or 'no models'}, "
-                f"not {self.served_model!r}."
+                f"{self.base_url}/models is not an OpenAI model list: LONGWRITER_BASE_URL should be the server's /v1 root."
+            ) from exc
+        if self.served_model not in ids:
+            raise ModelNotServed(
+                f"The model server at {self.base_url} serves {', '.join(ids) or 'no models'}, not "
+                f"{self.served_model!r}: start it with --served-model-name {self.served_model}, or set "
+                "LONGWRITER_SERVED_MODEL to the name it serves.",
+                served=ids,
             )
         return ", ".join(ids)
+
+    def _unreachable(self, exc: Exception) -> BackendError:
+        return BackendError(
+            f"Cannot reach the model server at {self.base_url} ({exc}). Is it running? "
+            "Start one with `vllm serve MODEL` or check LONGWRITER_BASE_URL."
+        )
 
     async def aclose(self) -> None:
         await self._client.aclose()
