@@ -14,14 +14,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict
-from itertools import takewhile
 from typing import Any, Literal
 
 from longwriter.agentwrite import AgentWriter, Mode, Sampling
 from longwriter.backends import Backend, create_backend
 from longwriter.catalog import ModelSpec, list_models, resolve
 from longwriter.documents import document_record
-from longwriter.events import Event, Failed, PlanReady
+from longwriter.events import Event, Failed
 from longwriter.plan import Plan, Section
 from longwriter.preferences import PreferenceError, keep_section_version, record_edit, record_thumb
 from longwriter.rules import (
@@ -239,26 +238,8 @@ class Studio:
     def write(self, doc_id: str, user: str | None = None) -> AsyncIterator[Event]:
         """Write the document, planning first if needed; a second call resumes where it stopped."""
         doc = self.check("write", doc_id, user)
-        plan = stored_plan(doc)
-        sections = self.store.sections(doc_id)
-        # Resume after the leading run of finished sections: a plan edit can leave a finished section
-        # behind an unwritten one, and sequential writing must not skip the gap.
-        done = [s.text for s in takewhile(lambda s: s.status == "done", sections)]
-        following = sections[len(done)] if len(done) < len(sections) else None
-        partial = following.text if following is not None and following.text.strip() else ""
-        if doc.mode in ("single", "think"):
-            return self._run(
-                doc,
-                lambda w: w.write_single(doc.instruction, doc.target_words, think=doc.mode == "think", partial=partial),
-            )
-        if plan is None:
-            return self._run(doc, lambda w: w.run(doc.instruction, doc.target_words, doc.mode))
-        if doc.mode == "parallel":
-            finished = {s.index: s.text for s in sections if s.status == "done"}
-            return self._run(doc, lambda w: w.write_parallel(doc.instruction, plan, done=finished))
-        return self._run(
-            doc, lambda w: w.write_sequential(doc.instruction, plan, done=done, partial=partial), announce=plan
-        )
+        plan, written = stored_plan(doc), self.store.sections(doc_id)
+        return self._run(doc, lambda w: w.run(doc.instruction, doc.target_words, doc.mode, plan=plan, written=written))
 
     def regenerate_section(self, doc_id: str, index: int, user: str | None = None) -> AsyncIterator[Event]:
         """Write finished section ``index`` again from the same prompt context; the others are untouched."""
@@ -295,7 +276,6 @@ class Studio:
         doc: Document,
         make_events: Callable[[AgentWriter], AsyncIterator[Event]],
         kind: GenerationKind | None = None,
-        announce: Plan | None = None,
     ) -> AsyncIterator[Event]:
         """Run one writer stream for ``doc`` with a stop switch, recording every event."""
         if doc.id in self._stops:
@@ -312,14 +292,7 @@ class Studio:
                 return
             sampling = Sampling(**doc.params) if doc.params else Sampling.for_model(backend.spec)
             writer = AgentWriter(backend, sampling=sampling, stop=stop)
-
-            async def events() -> AsyncIterator[Event]:
-                if announce is not None:
-                    yield PlanReady(plan=announce)
-                async for event in make_events(writer):
-                    yield event
-
-            async for event in record(self.store, doc.id, events(), kind=kind):
+            async for event in record(self.store, doc.id, make_events(writer), kind=kind):
                 yield event
         finally:
             self._stops.pop(doc.id, None)
