@@ -19,6 +19,7 @@ from longwriter.evaluation.report import writer_signals
 from longwriter.events import Event, PlanReady, SectionDone
 from longwriter.plan import Plan, Section, fallback_plan
 from longwriter.settings import Settings
+from longwriter.store.recorder import record
 from longwriter.studio import Studio
 
 LISBON = "Write a 600-word guide to Lisbon for a first-time visitor."
@@ -102,10 +103,13 @@ async def test_prompt_text_is_taken_out_of_the_stored_section(settings: Settings
     doc = studio.create(LISBON, 240)
     studio.set_plan(doc.id, TWO)
     writer = AgentWriter(backend)
-    done = [
-        e for e in await collect(writer.write_section(LISBON, TWO, ["Take the tram."], 1)) if isinstance(e, SectionDone)
-    ]
+    events = await collect(record(studio.store, doc.id, writer.write_section(LISBON, TWO, ["Take the tram."], 1)))
+    done = [e for e in events if isinstance(e, SectionDone)]
     text = done[0].text
+    assert studio.store.sections(doc.id)[1].text == text  # what is stored is the cleaned text ...
+    assert studio.store.generations(doc.id)[-1].output == LEAKY  # ... and the generation row keeps the raw output
+    signals = writer_signals(studio.store.generations(doc.id), studio.store.document_text(doc.id))
+    assert (signals["leaks_found"], signals["leaks_left"]) == (7, 0)
     for leak in ("This is the last paragraph", "Please add a title", "Step 2", "entire plan", "Main Point", "1. Trams"):
         assert leak not in text
     assert text.startswith("Lisbon's food is simple") and text.endswith("so many visitors come back.")

@@ -46,8 +46,8 @@ class PrefixCache:
     ``take`` gives the running generation the cache cut back to the part it shares with the new
     prompt; ``keep`` takes it back when the generation ends normally. A generation that fails never
     gives it back, so a cache in an unknown state is never reused. Only models whose every layer
-    is a plain full-attention ``DynamicLayer`` are reused: sliding-window and linear-attention
-    layers forget positions and cannot be cut back to an arbitrary prefix.
+    is full attention are reused: sliding-window and linear-attention layers forget positions and
+    cannot be cut back to an arbitrary prefix.
     """
 
     def __init__(self, *, enabled: bool = True) -> None:
@@ -59,24 +59,24 @@ class PrefixCache:
 
     def take(self, ids: Sequence[int], config: Any) -> Any:
         """A cache holding the longest reusable prefix of ``ids`` (a new one for ``config``'s model if none)."""
-        from transformers import DynamicCache
+        from longwriter.backends.kv_cache import new_cache
 
         cache, held = self._cache, self._ids
         self._cache, self._ids = None, []
-        reuse = min(common_prefix(held, ids), len(ids) - 1) if self.enabled and cache is not None else 0
-        if reuse > 0:
+        reuse = max(0, min(common_prefix(held, ids), len(ids) - 1)) if self.enabled and cache is not None else 0
+        if reuse:
             cache.crop(reuse - cache.get_seq_length())
         else:
-            cache = DynamicCache(config=config)
-        self.last = PrefillCount(reused=max(reuse, 0), computed=len(ids) - max(reuse, 0))
+            cache = new_cache(config)
+        self.last = PrefillCount(reused=reuse, computed=len(ids) - reuse)
         self.total.add(self.last)
         return cache
 
     def keep(self, cache: Any, ids: Sequence[int]) -> None:
         """Hold ``cache`` after a finished generation; ``ids`` are the prompt and output token ids."""
-        from transformers.cache_utils import DynamicLayer
+        from longwriter.backends.kv_cache import can_cut_back
 
-        if not self.enabled or any(type(layer) is not DynamicLayer for layer in cache.layers):
+        if not self.enabled or not can_cut_back(cache):
             return
         self._cache = cache
         self._ids = list(ids[: cache.get_seq_length()])

@@ -70,8 +70,9 @@ def writer_signals(generations: Sequence[Generation], text: str | None) -> dict[
 
 
 def signals_section(records: list[dict[str, Any]]) -> dict[str, Any]:
-    """The writer's repairs over a run: plans by source, loops cut, prompt lines found and left."""
-    signals = [r["writer"] for r in records if r.get("writer")]
+    """The writer's repairs over the items with a final text (those S_l is taken over): plans by
+    source, loops cut, prompt lines found and left."""
+    signals = [r["writer"] for r in records if r.get("writer") and r["S_l"] is not None]
     return {
         "n": len(signals),
         "plans": {source: sum(s["plan"] == source for s in signals) for source in PLAN_SOURCES},
