@@ -54,8 +54,6 @@ class SectionState:
     reasoning: str = ""
     prompt: str = ""
     """The exact write prompt of this run's attempt (empty for a section loaded from the store)."""
-    tokens: int = 0
-    seconds: float = 0.0
     _counted: tuple[str, int] = field(default=("", 0), repr=False, compare=False)
 
     @property
@@ -144,21 +142,12 @@ class DocumentState:
         return sum(1 for s in self.sections if s.started)
 
     @property
-    def done_count(self) -> int:
-        return sum(1 for s in self.sections if s.status == "done")
-
-    @property
     def has_text(self) -> bool:
         return any(s.text.strip() for s in self.sections)
 
     @property
     def ended(self) -> bool:
         return self.status in ("done", "stopped", "failed")
-
-    def current_section(self) -> SectionState | None:
-        if self.current is None or self.current >= len(self.sections):
-            return None
-        return self.sections[self.current]
 
     def unfinished(self) -> list[SectionState]:
         """Sections this run started and did not finish."""
@@ -194,7 +183,6 @@ class DocumentState:
             case SectionDone(index=index, text=text, tokens=tokens, seconds=seconds):
                 section = self.section(index)
                 section.text, section.status = text, "done"
-                section.tokens, section.seconds = tokens, seconds
                 self.run_tokens += tokens
                 self.run_seconds += seconds
                 self.changed.add(index)
