@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from postgres import postgres_cluster
 from web import chromium
 
 from longwriter.backends.local import LocalBackend
@@ -55,3 +56,10 @@ def browser() -> Iterator[Any]:
     """Debian's Chromium, one per test module (see ``web.chromium``)."""
     with chromium() as opened:
         yield opened
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A throwaway PostgreSQL server for the session (see ``postgres.postgres_cluster``)."""
+    with postgres_cluster() as url:
+        yield url

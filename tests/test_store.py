@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -51,43 +49,6 @@ PLAN = Plan(sections=[Step(main_point="Why cats purr", words=300), Step(main_poi
 
 
 # -- databases ----------------------------------------------------------------------------------
-
-
-def _postgres_bin() -> Path | None:
-    found = shutil.which("pg_ctl")
-    if found:
-        return Path(found).resolve().parent
-    return next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin"))), None)
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[str]:
-    """A throwaway PostgreSQL cluster on a Unix socket, or a skip when PostgreSQL or psycopg is missing."""
-    pytest.importorskip("psycopg")
-    bin_dir = _postgres_bin()
-    if bin_dir is None or not (bin_dir / "initdb").exists():
-        pytest.skip("PostgreSQL is not installed")
-    root = Path(tempfile.mkdtemp(prefix="longwriter-pg-"))
-    run_as: list[str] = []
-    if os.geteuid() == 0:  # initdb refuses to run as root
-        shutil.chown(root, "postgres")
-        run_as = ["runuser", "-u", "postgres", "--"]
-
-    def pg(*args: str) -> None:
-        subprocess.run([*run_as, str(bin_dir / args[0]), *args[1:]], check=True, capture_output=True)
-
-    data = str(root / "data")
-    try:
-        pg("initdb", "-D", data, "-A", "trust", "-U", "postgres", "--no-sync")
-        pg("pg_ctl", "-D", data, "-w", "-l", str(root / "log"), "-o", f"-k {root} -c listen_addresses='' -F", "start")
-    except (OSError, subprocess.CalledProcessError) as exc:
-        shutil.rmtree(root, ignore_errors=True)
-        pytest.skip(f"PostgreSQL could not be started: {getattr(exc, 'stderr', b'') or exc}")
-    try:
-        yield f"postgresql+psycopg://postgres@/postgres?host={root}"
-    finally:
-        pg("pg_ctl", "-D", data, "-m", "immediate", "-w", "stop")
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
