@@ -7,7 +7,9 @@
   same JSONL files as ``longwriter export dpo|kto``.
 
 Everything is read fresh when the tab is opened and on Refresh. With login, the preview and the
-exports show the signed-in user's own judgements unless "Only mine" is unticked.
+exports hold the signed-in user's own judgements only: their texts are that user's documents. (The
+leaderboard counts every user's votes; it shows configurations, not texts. ``longwriter export``
+is the operator's way to everyone's data.)
 """
 
 from __future__ import annotations
@@ -141,7 +143,6 @@ class DataTab:
                 self.sources = gr.CheckboxGroup(
                     choices=list(SOURCES), value=list(SOURCES), label="Sources", elem_id="lw-data-sources"
                 )
-                self.mine = gr.Checkbox(value=True, label="Only mine (when signed in)", elem_id="lw-data-mine")
                 self.min_words = gr.Number(value=0, minimum=0, precision=0, label="Minimum words", min_width=110)
                 self.ties = gr.Checkbox(value=False, label="Include ties and 'both bad'", elem_id="lw-data-ties")
             self.preview = gr.Dataframe(
@@ -169,14 +170,14 @@ class DataTab:
                 "(`--format standard`, `--source`, `--since`, `--user`, `--min-words`, `--to-disk`, "
                 "`--push-to-hub`) and `longwriter export kto`."
             )
-        filters = [self.sources, self.mine, self.min_words, self.ties]
+        filters = [self.sources, self.min_words, self.ties]
         views = [self.counts, self.board, self.chart, self.preview]
         light: dict[str, Any] = {"api_visibility": "private", "concurrency_limit": None}
         self.refresh_btn.click(self.refresh, filters, views, **light)
         if isinstance(tab, gr.Tab):
             tab.select(self.refresh, filters, views, **light)
         gr.on(
-            [self.sources.change, self.mine.change, self.min_words.submit, self.ties.change],
+            [self.sources.change, self.min_words.submit, self.ties.change],
             self.refresh_preview,
             filters,
             [self.preview],
@@ -186,10 +187,8 @@ class DataTab:
 
     # -- handlers -------------------------------------------------------------------------------
 
-    def _filters(
-        self, sources: list[str], mine: bool, min_words: float | None, ties: bool, request: gr.Request | None
-    ) -> Filters:
-        user = current_user(request) if mine else None
+    def _filters(self, sources: list[str], min_words: float | None, ties: bool, request: gr.Request | None) -> Filters:
+        user = current_user(request)
         return Filters(
             sources=sources or list(SOURCES),
             user=user,
@@ -199,7 +198,7 @@ class DataTab:
         )
 
     def refresh(
-        self, sources: list[str], mine: bool, min_words: float | None, ties: bool, request: gr.Request
+        self, sources: list[str], min_words: float | None, ties: bool, request: gr.Request
     ) -> tuple[Any, Any, Any, Any]:
         store = self.studio.store
         rows = leaderboard(arena_outcomes(store))
@@ -207,13 +206,13 @@ class DataTab:
             [[k, n] for k, n in counts(store)],
             board_rows(rows),
             board_chart(rows),
-            self.refresh_preview(sources, mine, min_words, ties, request),
+            self.refresh_preview(sources, min_words, ties, request),
         )
 
     def refresh_preview(
-        self, sources: list[str], mine: bool, min_words: float | None, ties: bool, request: gr.Request
+        self, sources: list[str], min_words: float | None, ties: bool, request: gr.Request
     ) -> list[list[Any]]:
-        found = pairs(self.studio.store, self._filters(sources, mine, min_words, ties, request))
+        found = pairs(self.studio.store, self._filters(sources, min_words, ties, request))
         return [
             [
                 p.created_at.strftime("%Y-%m-%d %H:%M"),
@@ -229,12 +228,12 @@ class DataTab:
         ]
 
     def export(
-        self, kind: str, sources: list[str], mine: bool, min_words: float | None, ties: bool, request: gr.Request
+        self, kind: str, sources: list[str], min_words: float | None, ties: bool, request: gr.Request
     ) -> tuple[Any, Any]:
         what, fmt = EXPORTS.get(kind, ("dpo", "conversational"))
         store = self.studio.store
         try:
-            filters = self._filters(sources, mine, min_words, ties, request)
+            filters = self._filters(sources, min_words, ties, request)
             if what == "dpo":
                 records = dpo_records(pairs(store, filters), format=fmt)  # type: ignore[arg-type]
             else:
