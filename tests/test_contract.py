@@ -46,26 +46,12 @@ NOT_FINISHED = "Section 2 is not finished, so it cannot be revised yet"
 SLOW_MODEL = "longwriter-llama3.1-8b"
 """The "writing" document's model: served by a backend that writes until it is stopped."""
 
+UNFINISHED = dict.fromkeys(("regenerate", "continue", "edit"), NOT_FINISHED)
+EVERY_ACTION = ("plan", "write", "resume", "regenerate", "continue", "edit", "delete")
 EXPECTED: dict[str, dict[str, str]] = {
-    "planned": {
-        "plan": OK,
-        "write": OK,
-        "resume": OK,
-        "regenerate": NOT_FINISHED,
-        "continue": NOT_FINISHED,
-        "edit": NOT_FINISHED,
-        "delete": OK,
-    },
-    "writing": dict.fromkeys(("plan", "write", "resume", "regenerate", "continue", "edit", "delete"), rules.RUNNING),
-    "stopped": {
-        "plan": rules.HAS_TEXT,
-        "write": OK,
-        "resume": OK,
-        "regenerate": NOT_FINISHED,
-        "continue": NOT_FINISHED,
-        "edit": NOT_FINISHED,
-        "delete": OK,
-    },
+    "planned": {"plan": OK, "write": OK, "resume": OK, **UNFINISHED, "delete": OK},
+    "writing": dict.fromkeys(EVERY_ACTION, rules.RUNNING),
+    "stopped": {"plan": rules.HAS_TEXT, "write": OK, "resume": OK, **UNFINISHED, "delete": OK},
     "done": {
         "plan": rules.HAS_TEXT,
         "write": rules.FINISHED,
@@ -75,7 +61,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "edit": OK,
         "delete": OK,
     },
-    "another user's": dict.fromkeys(("plan", "write", "resume", "regenerate", "continue", "edit", "delete"), MISSING),
+    "another user's": dict.fromkeys(EVERY_ACTION, MISSING),
 }
 CLI_ACTIONS = {"write", "resume"}
 CLI_STATES = {"planned", "stopped", "done"}

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
-from longwriter.rules import CHOOSE_SECTION, PLAN_MODES, check_extra_words
+from longwriter.rules import CHOOSE_SECTION, PLAN_MODES, Action, check_extra_words
 from longwriter.store import NotFound
 from longwriter.studio import StudioError
 from ui.common import ASSETS, clip, current_user
@@ -174,36 +174,39 @@ class ReviseTools:
 
     # -- handlers ---------------------------------------------------------------------------
 
+    def _finished_section(self, action: Action, doc_id: str, index: Any, user: str | None) -> tuple[int, str]:
+        """Section ``index`` and its text when the studio allows ``action`` on it; its refusal otherwise."""
+        if not doc_id:
+            raise StudioError(NO_DOCUMENT)
+        at = None if index is None else int(index)
+        self.studio.check(action, doc_id, user, at)
+        assert at is not None  # the studio refuses an action on no section
+        return at, self.studio.sections(doc_id, user)[at].text
+
     def prepare_regenerate(self, doc_id: str, index: Any, request: gr.Request) -> dict[Any, Any]:
         user = current_user(request)
-        at = None if index is None else int(index)
         try:
-            self.studio.check("regenerate", doc_id, user, at)
-            previous = self.studio.sections(doc_id, user)[at].text  # type: ignore[index]
+            at, previous = self._finished_section("regenerate", doc_id, index, user)
         except (StudioError, NotFound) as exc:
-            return self.tab.runs.refuse(str(exc) if doc_id else NO_DOCUMENT)
+            return self.tab.runs.refuse(str(exc))
         return self.tab.runs.starting(doc_id, "regenerate", user, index=at, previous=previous)
 
     def prepare_continue(self, doc_id: str, index: Any, extra: float | None, request: gr.Request) -> dict[Any, Any]:
         user = current_user(request)
-        at = None if index is None else int(index)
         words = int(extra or 200)
         try:
-            self.studio.check("continue", doc_id, user, at)
+            at, _ = self._finished_section("continue", doc_id, index, user)
             check_extra_words(words)
         except (StudioError, NotFound) as exc:
-            return self.tab.runs.refuse(str(exc) if doc_id else NO_DOCUMENT)
+            return self.tab.runs.refuse(str(exc))
         return self.tab.runs.starting(doc_id, "continue", user, index=at, extra=words)
 
     def open_editor(self, doc_id: str, index: Any, request: gr.Request) -> tuple[Any, Any, Any, Any]:
-        user = current_user(request)
-        at = None if index is None else int(index)
         try:
-            self.studio.check("edit", doc_id, user, at)
-            text = self.studio.sections(doc_id, user)[at].text  # type: ignore[index]
+            at, text = self._finished_section("edit", doc_id, index, current_user(request))
         except (StudioError, NotFound) as exc:
-            return gr.skip(), gr.skip(), None, message_html(str(exc) if doc_id else NO_DOCUMENT, "warn")
-        note = f"Editing section {at + 1}. Your edit replaces the text; the model's version stays on record."  # type: ignore[operator]
+            return gr.skip(), gr.skip(), None, message_html(str(exc), "warn")
+        note = f"Editing section {at + 1}. Your edit replaces the text; the model's version stays on record."
         return gr.update(visible=True), text, at, message_html(note, "info")
 
     def on_save_edit(
@@ -211,12 +214,12 @@ class ReviseTools:
     ) -> dict[Any, Any]:
         """Save the user's text; the studio keeps an edit that changes enough words as a preference pair."""
         user = current_user(request)
-        at = None if index is None else int(index)
         try:
-            pair = self.studio.edit_section(doc_id, at, text, user)  # type: ignore[arg-type]
+            at, _ = self._finished_section("edit", doc_id, index, user)
+            pair = self.studio.edit_section(doc_id, at, text, user)
         except (StudioError, NotFound) as exc:
-            return {self.tab.message: message_html(str(exc) if doc_id else NO_DOCUMENT, "warn")}
-        message = f"Section {at + 1} saved."  # type: ignore[operator]
+            return {self.tab.message: message_html(str(exc), "warn")}
+        message = f"Section {at + 1} saved."
         if pair is not None:
             message += " Kept as a preference: your text over the model's."
         out = self.tab.views.rest(
