@@ -22,7 +22,6 @@ from typing import Any, TypeVar
 import gradio as gr
 
 from longwriter.documents import export_bytes, export_filename
-from longwriter.text import clip  # noqa: F401 - the page's modules import it from here
 
 T = TypeVar("T")
 

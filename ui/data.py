@@ -39,7 +39,8 @@ from longwriter.preferences import (
 )
 from longwriter.ratings import Rating, leaderboard
 from longwriter.studio import Studio
-from ui.common import clip, current_user
+from longwriter.text import clip
+from ui.common import current_user
 from ui.view import message_html
 
 log = logging.getLogger(__name__)

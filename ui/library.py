@@ -12,7 +12,8 @@ import gradio as gr
 from longwriter.rules import PLAN_MODES
 from longwriter.store import NotFound
 from longwriter.studio import Studio, StudioError
-from ui.common import clip, current_user
+from longwriter.text import clip
+from ui.common import current_user
 from ui.view import doc_status_label, message_html
 from ui.write import WriteTab
 

@@ -14,7 +14,8 @@ import gradio as gr
 from longwriter.rules import CHOOSE_SECTION, PLAN_MODES, Action, check_extra_words
 from longwriter.store import NotFound
 from longwriter.studio import StudioError
-from ui.common import ASSETS, clip, current_user
+from longwriter.text import clip
+from ui.common import ASSETS, current_user
 from ui.view import LiveDoc, message_html
 
 if TYPE_CHECKING:

@@ -19,7 +19,8 @@ from longwriter.plan import MAX_SECTIONS, Plan
 from longwriter.rules import PLAN_MODES
 from longwriter.store import NotFound
 from longwriter.studio import Studio
-from ui.common import ASSETS, UPDATE_INTERVAL, clip, current_user
+from longwriter.text import clip
+from ui.common import ASSETS, UPDATE_INTERVAL, current_user
 from ui.view import LiveDoc, meter_html
 from ui.write.plan_table import PlanTable
 from ui.write.presets_panel import PresetsPanel
