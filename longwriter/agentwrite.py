@@ -77,6 +77,10 @@ class LengthControl:
     loop_check_chars: int = 100
     """How often (in characters of new text) to look for a degenerate loop and leaked prompt lines:
     often enough that a phrase loop is cut within a few rounds."""
+    loop_penalty: float = 1.1
+    """The least repetition penalty a section is sampled with once a loop was cut out of it: continued
+    from the same text with the same sampling, a model that looped loops again (a model outside the
+    catalog comes without a penalty, and a small one then ends sections at a third of their budget)."""
 
 
 def section_prompt(instruction: str, plan: Plan, previous: list[str], index: int, omitted: int = 0) -> str:
@@ -420,7 +424,7 @@ class AgentWriter:
             words = count_words(text)
             max_tokens = self._max_tokens(max(target - words, target // 4, 40))
             floor = self._tokens(target * self.length.continue_below - words) if continuations else 0
-            request = self._request(prompt, max_tokens, assistant_prefix=text, min_tokens=floor)
+            request = self._request(prompt, max_tokens, assistant_prefix=text, min_tokens=floor, looped=looped)
             splitter = ThinkSplitter(answering=bool(text)) if self.backend.spec.format.think else None
             head = not text.strip()  # hold the first line back to strip "Paragraph N" markers
             pending = ""
@@ -535,7 +539,7 @@ class AgentWriter:
         )
 
     def _request(
-        self, prompt: str, max_tokens: int, assistant_prefix: str = "", min_tokens: int = 0
+        self, prompt: str, max_tokens: int, assistant_prefix: str = "", min_tokens: int = 0, looped: bool = False
     ) -> GenerationRequest:
         s = self.sampling
         return GenerationRequest(
@@ -544,7 +548,7 @@ class AgentWriter:
             temperature=s.temperature,
             top_p=s.top_p,
             top_k=s.top_k,
-            repetition_penalty=s.repetition_penalty,
+            repetition_penalty=max(s.repetition_penalty, self.length.loop_penalty) if looped else s.repetition_penalty,
             seed=s.seed,
             assistant_prefix=assistant_prefix,
             min_tokens=min_tokens,
