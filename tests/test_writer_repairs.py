@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from replay import ReplayBackend
 
-from longwriter.agentwrite import PLAN_OPENING, AgentWriter
+from longwriter.agentwrite import PLAN_OPENING, AgentWriter, Sampling
 from longwriter.evaluation.report import writer_signals
 from longwriter.events import Event, PlanReady, SectionDone
 from longwriter.plan import Plan, Section, fallback_plan
@@ -160,3 +160,12 @@ async def test_cleaning_while_streaming_keeps_the_paragraph_breaks(models_dir: P
     done = next(e for e in events if isinstance(e, SectionDone))
     assert "\n\n\n" not in done.text
     assert done.text.split("\n\n") == [LEAKY.split("\n\n")[0], LEAKY.split("\n\n")[-1]]
+
+
+async def test_a_section_continued_after_a_loop_is_sampled_with_a_repetition_penalty(models_dir: Path) -> None:
+    """Without a penalty (a model outside the catalog), the same text and sampling loop again at once."""
+    backend = ReplayBackend(models_dir, [LOOPING, ENDING])
+    writer = AgentWriter(backend, sampling=Sampling(temperature=0.7, top_p=0.9))
+    await collect(writer.write_section(LISBON, Plan(sections=[Section(main_point="The sights", words=60)]), [], 0))
+    penalties = [r.repetition_penalty for r in backend.requests]
+    assert penalties[0] == 1.0 and len(penalties) > 1 and set(penalties[1:]) == {1.1}, penalties
