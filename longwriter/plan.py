@@ -56,6 +56,10 @@ def section_range(target_words: int) -> tuple[int, int]:
     return low, high
 
 
+def _count(low: int, high: int) -> str:
+    return f"{low}" if low == high else f"{low} to {high}"
+
+
 def plan_prompt(instruction: str, target_words: int) -> str:
     """The planning prompt: one line per paragraph, budgets summing to the target.
 
@@ -64,8 +68,7 @@ def plan_prompt(instruction: str, target_words: int) -> str:
     with no angle brackets to copy; a worked line on another subject was tried and the embedded
     135M model planned that subject instead of the task (2 of 3 tasks), so there is none.
     """
-    low, high = section_range(target_words)
-    count = f"{low}" if low == high else f"{low} to {high}"
+    count = _count(*section_range(target_words))
     return (
         "You are planning a long piece of writing before it is written.\n\n"
         f"Writing task:\n{instruction.strip()}\n\n"
@@ -170,7 +173,7 @@ def accept_plan(raw: str, instruction: str, target_words: int) -> Plan:
     if count < low or count > max(high, target_words // MIN_SECTION_WORDS):
         raise PlanError(
             f"The outline has {count} section{'s' if count != 1 else ''}; "
-            f"a {target_words}-word document needs {low} to {high} (200–1,000 words each)."
+            f"a {target_words}-word document needs {_count(low, high)} (200–1,000 words each)."
         )
     return normalize_budget(plan, target_words)
 
@@ -194,7 +197,67 @@ def _echoes(point: tuple[str, ...], template: list[str], task: list[str]) -> boo
 
 
 _COMMON = frozenset(
-    ["about", "also", "based", "been", "being", "between", "both", "could", "does", "each", "from", "have", "into", "just", "like", "more", "most", "much", "must", "only", "other", "over", "same", "some", "such", "than", "that", "their", "them", "then", "there", "these", "they", "this", "those", "through", "under", "very", "were", "what", "when", "where", "which", "while", "will", "with", "would", "write", "written", "your", "words", "word", "paragraph", "paragraphs", "text", "piece", "essay", "article", "document"]
+    [
+        "about",
+        "also",
+        "based",
+        "been",
+        "being",
+        "between",
+        "both",
+        "could",
+        "does",
+        "each",
+        "from",
+        "have",
+        "into",
+        "just",
+        "like",
+        "more",
+        "most",
+        "much",
+        "must",
+        "only",
+        "other",
+        "over",
+        "same",
+        "some",
+        "such",
+        "than",
+        "that",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "under",
+        "very",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "will",
+        "with",
+        "would",
+        "write",
+        "written",
+        "your",
+        "words",
+        "word",
+        "paragraph",
+        "paragraphs",
+        "text",
+        "piece",
+        "essay",
+        "article",
+        "document",
+    ]
 )
 """Words a task and an unrelated outline share without being about the same thing."""
 
