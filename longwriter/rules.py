@@ -12,6 +12,7 @@ model, a database or a server.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -92,6 +93,9 @@ def _section_refusal(facts: DocumentFacts, index: int | None) -> str | None:
     return None
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def check_request(instruction: str, target_words: int, mode: str, then: Action = "write") -> None:
     """Refuse an empty or absurd new document before anything is stored or generated.
 
@@ -102,6 +106,8 @@ def check_request(instruction: str, target_words: int, mode: str, then: Action =
         raise StudioError("The instruction is empty: say what the document should be about.")
     if len(instruction) > 20_000:
         raise StudioError("The instruction is longer than 20,000 characters; put long material in fewer words.")
+    if not instruction.isascii() and _SURROGATE.search(instruction):  # JSON can carry them; no database stores them
+        raise StudioError("The instruction holds a broken character (a lone UTF-16 surrogate); paste it again as text.")
     if not 100 <= target_words <= MAX_TARGET_WORDS:
         raise StudioError(
             f"The target length must be between 100 and {MAX_TARGET_WORDS:,} words, not {target_words:,}."
