@@ -513,6 +513,7 @@ async def test_many_simultaneous_votes_are_all_stored(fake_studio: tuple[Studio,
 # -- the export trains: one real DPOTrainer step --------------------------------------------------------
 
 
+@pytest.mark.model  # a real DPOTrainer step: minutes on two cores
 async def test_exported_pairs_train_one_dpo_step(
     fake_studio: tuple[Studio, ScriptedBackend], tmp_path: Path, models_dir: Path
 ) -> None:

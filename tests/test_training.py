@@ -262,6 +262,7 @@ async def _generate(spec_id: str, settings: Settings) -> str:
         await backend.aclose()
 
 
+@pytest.mark.model  # trains with TRL: minutes on two cores
 async def test_sft_with_lora_lowers_the_loss_and_the_merged_checkpoint_generates(
     tiny: TinyModels, tmp_path: Path, settings: Settings
 ) -> None:
@@ -308,6 +309,7 @@ def _mean_margin(model_dir: Path, pairs_file: Path) -> float:
     return sum(logprob(r["prompt"], r["chosen"]) - logprob(r["prompt"], r["rejected"]) for r in rows) / len(rows)
 
 
+@pytest.mark.model  # trains with TRL: minutes on two cores
 def test_dpo_on_exported_pairs_raises_the_chosen_minus_rejected_margin(
     tiny: TinyModels, tmp_path: Path, settings: Settings
 ) -> None:
@@ -322,6 +324,7 @@ def test_dpo_on_exported_pairs_raises_the_chosen_minus_rejected_margin(
     assert registered(settings.models_dir)[0].parent == str(tiny.policy)
 
 
+@pytest.mark.model  # trains with TRL: minutes on two cores
 def test_grpo_runs_with_every_reward_and_logs_each_mean(
     tiny: TinyModels, tmp_path: Path, settings: Settings, store: Store
 ) -> None:
@@ -350,6 +353,7 @@ def test_grpo_runs_with_every_reward_and_logs_each_mean(
 # -- command line -------------------------------------------------------------------------------------------
 
 
+@pytest.mark.model  # trains with TRL: minutes on two cores
 def test_cli_trains_registers_and_prints_a_summary(tiny: TinyModels, tmp_path: Path, settings: Settings) -> None:
     config = tmp_path / "run.yaml"
     config.write_text(
