@@ -15,24 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, Self
 
-from longwriter.events import (
-    DocumentDone,
-    Event,
-    Failed,
-    PlanDelta,
-    PlanReady,
-    SectionDone,
-    SectionReset,
-    SectionStarted,
-    Stopped,
-    TextDelta,
-)
+from longwriter import events as ev
 from longwriter.text import count_words, length_score
 
 SectionStatus = Literal["pending", "writing", "done", "stopped", "failed"]
 REASONING = -1
 """The key :attr:`DocumentState.changed` uses for "the reasoning (think mode) changed"."""
-MILESTONES = (PlanReady, SectionStarted, SectionDone, DocumentDone, Stopped, Failed)
+MILESTONES = (ev.PlanReady, ev.SectionStarted, ev.SectionDone, ev.DocumentDone, ev.Stopped, ev.Failed)
 """Events that change a run's shape (not just its text): a throttled consumer shows them at once."""
 
 
@@ -155,42 +144,42 @@ class DocumentState:
 
     # -- the fold -----------------------------------------------------------------------------
 
-    def apply(self, event: Event) -> None:
+    def apply(self, event: ev.Event) -> None:
         """Advance the state by one writer event."""
         match event:
-            case PlanDelta(text=text):
+            case ev.PlanDelta(text=text):
                 self.plan_raw += text
                 self.plan_changed = True
-            case PlanReady(plan=plan, fallback=fallback):
+            case ev.PlanReady(plan=plan, fallback=fallback):
                 self.plan = [s.model_dump() for s in plan.sections]
                 self.fallback = fallback
                 self.plan_changed = True
-            case SectionStarted(index=index, target_words=target, prompt=prompt):
+            case ev.SectionStarted(index=index, target_words=target, prompt=prompt):
                 section = self.section(index)
                 section.text, section.reasoning, section.status = "", "", "writing"
                 section.target_words, section.prompt = target, prompt
                 self.current, self.status = index, "writing"
                 self.changed |= {index, REASONING}
-            case TextDelta(index=index, text=text, channel="reasoning"):
+            case ev.TextDelta(index=index, text=text, channel="reasoning"):
                 self.section(index).reasoning += text
                 self.changed |= {index, REASONING}
-            case TextDelta(index=index, text=text):
+            case ev.TextDelta(index=index, text=text):
                 self.section(index).text += text
                 self.changed.add(index)
-            case SectionReset(index=index, text=text):
+            case ev.SectionReset(index=index, text=text):
                 self.section(index).text = text
                 self.changed.add(index)
-            case SectionDone(index=index, text=text, tokens=tokens, seconds=seconds):
+            case ev.SectionDone(index=index, text=text, tokens=tokens, seconds=seconds):
                 section = self.section(index)
                 section.text, section.status = text, "done"
                 self.run_tokens += tokens
                 self.run_seconds += seconds
                 self.changed.add(index)
-            case DocumentDone():
+            case ev.DocumentDone():
                 self.status = "done"
-            case Stopped():
+            case ev.Stopped():
                 self.halt("stopped")
-            case Failed(message=message, index=index):
+            case ev.Failed(message=message, index=index):
                 self.halt("failed", error=message, failed_index=index)
 
     def halt(

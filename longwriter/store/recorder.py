@@ -21,17 +21,7 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import datetime
 
 from longwriter.document_state import DocumentState
-from longwriter.events import (
-    DocumentDone,
-    Event,
-    Failed,
-    PlanReady,
-    SectionDone,
-    SectionReset,
-    SectionStarted,
-    Stopped,
-    TextDelta,
-)
+from longwriter.events import Event, PlanReady, SectionDone, SectionReset, SectionStarted, TextDelta
 from longwriter.store.models import DocumentStatus, Generation, GenerationKind, utcnow
 from longwriter.store.repo import NotFound, Store
 
@@ -134,8 +124,9 @@ class _Recorder:
                     stop_reason=event.stop_reason,
                     status="done",
                 )
-            case DocumentDone() | Stopped() | Failed():  # the state says how the run ended
-                self.finish(state.status, state.error)  # type: ignore[arg-type]
+
+        if state.ended:  # DocumentDone, Stopped or Failed: the state says how the run ended
+            self.finish(state.status, state.error)  # type: ignore[arg-type]
 
     def flush(self) -> None:
         """Write every section with unsaved text to its row."""
