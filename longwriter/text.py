@@ -24,6 +24,11 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+def plural(word: str, n: int) -> str:
+    """The form of ``word`` that ``n`` takes ("1 section", "3 sections"), so no count reads "1 sections"."""
+    return word if n == 1 else f"{word}s"
+
+
 def count_words(text: str) -> int:
     """Count words exactly as LongBench-Write does.
 

@@ -15,6 +15,7 @@ from typing import Any, Self
 from longwriter.document_state import DocumentState, SectionState
 from longwriter.documents import render_markdown
 from longwriter.events import Event, Failed, PlanReady, Stopped
+from longwriter.text import plural
 
 DOC_STATUS = {
     "planning": "planning",
@@ -109,7 +110,8 @@ class LiveDoc(DocumentState):
 
     def position(self) -> tuple[int, int]:
         """(k, n): the section being written (or the count of begun ones) out of all sections."""
-        n = len(self.sections)
+        # Before any section begins the plan is the truth: the stored sections may be an older plan's.
+        n = len(self.sections) if self.started_count else len(self.plan) or len(self.sections)
         if self.current is not None and self.running:
             return min(self.current + 1, n), n
         return self.started_count, n
@@ -126,12 +128,10 @@ class LiveDoc(DocumentState):
         """Fold the event in, then say what the page should tell the user about it."""
         super().apply(event)
         match event:
-            case PlanReady(fallback=True):
-                self.message = (
-                    "The model's outline could not be used, so a plain plan was made from your "
-                    "request. Edit it as you like."
-                )
-                self.level = "warn"
+            case PlanReady(source="fallback" | "retry", note=note):
+                # Never "Plan ready" in green: a default plan stands in for the model's, and a second
+                # try is worth a look before writing.
+                self.message, self.level = note, "warn"
             case Stopped():
                 self.message, self.level = "Stopped. Everything written so far is kept; Continue picks it up.", "info"
             case Failed(message=message):
@@ -210,7 +210,7 @@ def meter_html(doc: LiveDoc | None) -> str:
         ("S<sub>l</sub>", "–" if score is None else f"{score:.0f}"),
         ("tok/s", "–" if rate is None else f"{'≈' if estimated else ''}{rate:.1f}"),
         ("elapsed", _fmt_time(doc.elapsed())),
-        ("section", f"{k}<span class='lw-dim'> of {n}</span>" if n else "–"),
+        (plural("section", n), f"{k}<span class='lw-dim'> of {n}</span>" if n else "–"),
     ]
     cells = "".join(
         f'<div class="lw-stat"><div class="lw-stat-value">{v}</div><div class="lw-stat-label">{label}</div></div>'

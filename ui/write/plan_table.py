@@ -17,6 +17,7 @@ from longwriter.plan import MAX_SECTIONS, Plan, PlanError, normalize_budget, val
 from longwriter.rules import PLAN_MODES
 from longwriter.store import NotFound
 from longwriter.studio import Studio, StudioError
+from longwriter.text import plural
 from ui.common import current_user
 from ui.view import LiveDoc, outline_html
 
@@ -64,14 +65,15 @@ def plan_total_html(rows: list[list[Any]], target: int | None) -> str:
     except PlanError as exc:
         return _bad(str(exc))
     total = plan.total_words
+    count = f"{len(plan.sections)} {plural('section', len(plan.sections))}"
     if not target:
-        return f'<div class="lw-total">{len(plan.sections)} sections · {total:,} words</div>'
+        return f'<div class="lw-total">{count} · {total:,} words</div>'
     gap = total - target
     ok = abs(gap) <= max(20, target * 0.02)
     sign = "+" if gap > 0 else "−"
     delta = "on target" if ok else f"{sign}{abs(gap):,}"
     return (
-        f'<div class="lw-total{" lw-total-ok" if ok else " lw-total-off"}">{len(plan.sections)} sections · '
+        f'<div class="lw-total{" lw-total-ok" if ok else " lw-total-off"}">{count} · '
         f"<b>{total:,}</b> of {target:,} words ({delta})</div>"
     )
 

@@ -207,7 +207,7 @@ class Runs:
         message, level = (doc.message, doc.level) if doc.message else (None, "info")
         if doc.level == "error":
             message = f"{doc.message} The text written so far is kept — press Retry to go on."
-        if pending["action"] == "plan" and final.status == "planned" and doc.level != "warn":
+        if pending["action"] == "plan" and final.status == "planned" and not doc.message:  # a retry or fallback says so
             message, level = "Plan ready. Edit any cell, add or move rows, then Write.", "ok"
         out = self.tab.views.rest(final, user, message=message, level=level, form=False)
         if keep := self.tab.revise.keep_offer(final, pending):

@@ -1,0 +1,117 @@
+"""What the page claims about a plan and a document: where the plan came from, and how many sections.
+
+Issue 12: a plan the model could not make was shown as "Plan ready" in green, and the meter said
+"0 of 1 section" for a three-row plan. These run through the served API on a scripted backend (the
+claims are the studio's and the page's, not the model's words) and through the page's own renderers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from scripted import ScriptedBackend
+from web import App
+
+from longwriter.backends.base import GenerationRequest
+from longwriter.documents import document_record
+from longwriter.events import PlanReady
+from longwriter.plan import Plan, Section
+from longwriter.settings import Settings
+from longwriter.studio import Studio
+from ui.view import LiveDoc, meter_html
+from ui.write.plan_table import plan_total_html
+
+ECHO = "Paragraph 1 - Main Point: <What this paragraph covers, in detail> - Word Count: 600 words"
+GOOD = (
+    "Paragraph 1 - Main Point: Where to stay in Lisbon - Word Count: 300 words\n"
+    "Paragraph 2 - Main Point: What to eat in Lisbon - Word Count: 300 words"
+)
+
+
+class OutlineBackend(ScriptedBackend):
+    """Plans with the given outlines in turn (the prompt's own placeholder, a usable one), writes as scripted."""
+
+    def __init__(self, models_dir: Path, outlines: list[str]) -> None:
+        super().__init__(models_dir)
+        self.outlines = outlines
+
+    async def stream(self, request: GenerationRequest) -> AsyncIterator[str]:
+        if request.prompt.startswith("You are planning"):
+            yield self.outlines.pop(0) if len(self.outlines) > 1 else self.outlines[0]
+            return
+        async for piece in super().stream(request):
+            yield piece
+
+
+def draft(settings: Settings, outlines: list[str]) -> dict:
+    studio = Studio(settings)
+    studio.use_backend(OutlineBackend(settings.models_dir, outlines))  # type: ignore[arg-type]
+    app = App(studio)
+    try:
+        client = app.client()
+        doc = client.predict("A 600-word guide to Lisbon.", 600, "agentwrite", "", None, api_name="/create_document")
+        return client.submit(doc["id"], api_name="/draft_plan").result(timeout=60)
+    finally:
+        app.close()
+
+
+@pytest.mark.parametrize(
+    ("outlines", "says"),
+    [
+        ([ECHO], "a default plan was made — edit it"),
+        ([ECHO, GOOD], "this is its second try"),
+    ],
+)
+def test_a_plan_the_model_did_not_make_first_time_says_so(settings: Settings, outlines: list[str], says: str) -> None:
+    result = draft(settings, outlines)
+    assert result["status"] == "planned"
+    assert says in result["message"] and "Plan ready" not in result["message"]
+    assert result["sections"] == len(result["plan"]) >= 2
+
+
+def test_the_models_own_plan_needs_no_note(settings: Settings) -> None:
+    result = draft(settings, [GOOD])
+    assert result["message"] == "" and result["sections"] == 2
+
+
+def _page(store_doc: dict, *events: PlanReady) -> LiveDoc:
+    page = LiveDoc.from_record(store_doc, running=True)
+    page.start_run()
+    for event in events:
+        page.apply(event)
+    return page
+
+
+THREE = Plan(sections=[Section(main_point=f"Part {i}", words=200) for i in (1, 2, 3)])
+
+
+def test_a_fallback_is_a_warning_and_a_retry_is_not_green(settings: Settings) -> None:
+    store = Studio(settings).store
+    record = document_record(store, store.create_document("Lisbon", 600).id)
+    fallback = _page(record, PlanReady(THREE, source="fallback", problem="it repeats the prompt's placeholder"))
+    assert fallback.level == "warn" and "default plan was made" in fallback.message
+    retry = _page(record, PlanReady(THREE, source="retry", problem="one section for 600 words"))
+    assert retry.level == "warn" and "second try" in retry.message
+    own = _page(record, PlanReady(THREE, source="model"))
+    assert own.message == ""
+
+
+def test_the_meter_counts_the_plans_sections_while_and_after_it_is_drafted(settings: Settings) -> None:
+    store = Studio(settings).store
+    one = Plan(sections=[Section(main_point="All of it", words=600)])
+    record = document_record(store, store.create_document("Lisbon", 600, plan=one).id)
+    page = _page(record, PlanReady(THREE, source="model"))
+    assert page.position() == (0, 3)
+    assert "0<span class='lw-dim'> of 3</span>" in meter_html(page) and ">sections</div>" in meter_html(page)
+    single = _page(record)
+    assert ">section</div>" in meter_html(single)
+
+
+@pytest.mark.parametrize(
+    ("rows", "count"), [([["All", 600]], "1 section ·"), ([["A", 300], ["B", 300]], "2 sections ·")]
+)
+def test_the_plan_total_says_section_or_sections(rows: list, count: str) -> None:
+    assert count in plan_total_html(rows, 600)
+    assert count in plan_total_html(rows, None)
