@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 from scripted import ScriptedBackend
 from web import App
@@ -115,3 +116,19 @@ def test_the_meter_counts_the_plans_sections_while_and_after_it_is_drafted(setti
 def test_the_plan_total_says_section_or_sections(rows: list, count: str) -> None:
     assert count in plan_total_html(rows, 600)
     assert count in plan_total_html(rows, None)
+
+
+def test_the_arena_offers_only_what_can_run_here_and_says_why_not(settings: Settings) -> None:
+    """On a CPU machine with no model server the GPU-only models are listed as unavailable, not offered."""
+    cpu = settings.model_copy(update={"device": "cpu"})
+    app = App(Studio(cpu))
+    try:
+        config = httpx.get(f"{app.url.rstrip('/')}/config", timeout=30).json()
+    finally:
+        app.close()
+    props = {c["props"].get("elem_id"): c["props"] for c in config["components"] if c.get("props")}
+    offered = [choice[0] for choice in props["lw-arena-configs"]["choices"]]
+    assert offered and all(label.startswith("smollm2-135m") for label in offered)
+    note = props["lw-arena-unavailable"]["value"]
+    assert props["lw-arena-unavailable"]["visible"]
+    assert "**longwriter-glm4-9b** is not offered" in note and "needs a GPU" in note

@@ -16,6 +16,7 @@ from typing import Any
 
 import gradio as gr
 
+from longwriter.availability import availabilities
 from longwriter.document_state import DocumentState, is_milestone
 from longwriter.events import Event
 from longwriter.preferences import (
@@ -46,6 +47,17 @@ def default_configs(studio: Studio) -> list[str]:
     """Enabled at first: the default model written with AgentWrite and in a single pass."""
     model = studio.spec().id
     return [ArenaConfig(model, "agentwrite").label, ArenaConfig(model, "single").label]
+
+
+def offered(studio: Studio) -> tuple[list[str], str]:
+    """The configurations a battle may draw (only models that can run now), and a note naming the others
+    and why: a battle with a model that cannot start here is only a failed battle."""
+    models = studio.models()
+    found = availabilities(studio.settings, models)
+    runnable = [spec for spec in models if found[spec.id].runnable]
+    blocked = [a for a in found.values() if not a.runnable]
+    note = "\n".join(f"* **{a.model}** is not offered: {a.reason}" for a in blocked)
+    return [c.label for c in arena_configs(runnable)], note
 
 
 def _urgent(item: tuple[str, Event]) -> bool:
@@ -79,7 +91,7 @@ class ArenaTab:
 
     def build(self) -> None:
         studio = self.studio
-        choices = [c.label for c in arena_configs(studio.models())]
+        choices, unavailable = offered(studio)
         defaults = [label for label in default_configs(studio) if label in choices]
         gr.Markdown(
             "Two configurations write the same instruction side by side under neutral names. Read both, then "
@@ -118,6 +130,7 @@ class ArenaTab:
                 elem_id="lw-arena-configs",
                 info=f"model · mode · sampling preset ({describe_presets()}; {MODEL_DEFAULT}: the model's own)",
             )
+            gr.Markdown(unavailable, visible=bool(unavailable), elem_id="lw-arena-unavailable")
         with gr.Row():
             self.start_btn = gr.Button("⚔ New battle", variant="primary", elem_id="lw-arena-start")
             self.stop_btn = gr.Button("Stop", variant="stop", visible=False, elem_id="lw-arena-stop")
