@@ -19,8 +19,10 @@ from longwriter.backends.base import GenerationRequest
 from longwriter.documents import document_record
 from longwriter.events import PlanReady
 from longwriter.plan import Plan, Section
+from longwriter.ratings import Battle, leaderboard
 from longwriter.settings import Settings
 from longwriter.studio import Studio
+from ui.data import EXPORTS, DataTab, board_chart, board_rows
 from ui.view import LiveDoc, meter_html
 from ui.write.plan_table import plan_total_html
 
@@ -132,3 +134,30 @@ def test_the_arena_offers_only_what_can_run_here_and_says_why_not(settings: Sett
     note = props["lw-arena-unavailable"]["value"]
     assert props["lw-arena-unavailable"]["visible"]
     assert "**longwriter-glm4-9b** is not offered" in note and "needs a GPU" in note
+
+
+def test_the_leaderboard_says_too_few_battles_instead_of_a_zero_width_interval() -> None:
+    one_vote = leaderboard([Battle("A", "B", "a")])
+    assert [row[3] for row in board_rows(one_vote)] == ["too few battles (1 of 10)"] * 2
+    chart = board_chart(one_vote)
+    assert chart is not None
+    axes = chart.axes[0]
+    assert not axes.containers, "no error bar for a rating that one vote made"
+    assert axes.get_legend().get_texts()[0].get_text().startswith("too few battles")
+    many = leaderboard([Battle("A", "B", w) for w in ["a"] * 7 + ["b"] * 5])
+    assert all(" – " in row[3] for row in board_rows(many))
+    assert board_chart(many).axes[0].containers  # type: ignore[union-attr]
+
+
+def test_the_exported_file_box_shows_only_when_there_is_a_file(settings: Settings) -> None:
+    studio = Studio(settings)
+    tab = DataTab(studio)
+    empty, message = tab.export(next(iter(EXPORTS)), [], 0, False, None)  # type: ignore[arg-type]
+    assert empty["visible"] is False and "Nothing to export yet" in message
+    app = App(studio)
+    try:
+        config = httpx.get(f"{app.url.rstrip('/')}/config", timeout=30).json()
+    finally:
+        app.close()
+    props = {c["props"].get("elem_id"): c["props"] for c in config["components"] if c.get("props")}
+    assert props["lw-data-file"]["visible"] is False

@@ -56,13 +56,18 @@ EXPORTS = {
 PREVIEW_ROWS = 50
 
 
+def no_file() -> dict[str, Any]:
+    """The export's file box when there is no file: hidden, not an empty box filling half the tab."""
+    return gr.update(value=None, visible=False)
+
+
 def board_rows(rows: list[Rating]) -> list[list[Any]]:
     return [
         [
             rank,
             row.config,
             round(row.rating),
-            f"{row.lower:.0f} – {row.upper:.0f}",
+            row.interval,  # "too few battles (1 of 10)" until the interval means something
             round(row.elo),
             row.battles,
             f"{row.wins} · {row.ties} · {row.losses}",
@@ -79,17 +84,30 @@ def board_chart(rows: list[Rating]) -> Figure | None:
     axes = figure.subplots()
     order = list(reversed(rows))
     y = list(range(len(order)))
-    ratings = [r.rating for r in order]
-    axes.errorbar(
-        ratings,
-        y,
-        xerr=[[r.rating - r.lower for r in order], [r.upper - r.rating for r in order]],
-        fmt="o",
-        color="#4f46e5",
-        ecolor="#a5b4fc",
-        elinewidth=3,
-        capsize=4,
-    )
+    settled = [(i, r) for i, r in zip(y, order, strict=True) if r.settled]
+    if settled:
+        axes.errorbar(
+            [r.rating for _, r in settled],
+            [i for i, _ in settled],
+            xerr=[[r.rating - r.lower for _, r in settled], [r.upper - r.rating for _, r in settled]],
+            fmt="o",
+            color="#4f46e5",
+            ecolor="#a5b4fc",
+            elinewidth=3,
+            capsize=4,
+        )
+    # Too few battles: a hollow point and no bar, since a bootstrap of one vote has no width to show.
+    unsettled = [(i, r) for i, r in zip(y, order, strict=True) if not r.settled]
+    if unsettled:
+        axes.plot(
+            [r.rating for _, r in unsettled],
+            [i for i, _ in unsettled],
+            "o",
+            markerfacecolor="none",
+            color="#94a3b8",
+            label="too few battles: no interval yet",
+        )
+        axes.legend(loc="lower right", fontsize="small")
     axes.set_yticks(y, [r.config for r in order])
     axes.axvline(1000, color="#94a3b8", linewidth=1, linestyle="--")
     axes.set_xlabel("Bradley–Terry rating (95% bootstrap interval)")
@@ -131,7 +149,7 @@ class DataTab:
                     elem_id="lw-data-board",
                     wrap=True,
                 )
-                self.chart = gr.Plot(label="Ratings", elem_id="lw-data-chart", format="png")
+                self.chart = gr.Plot(label="Ratings", show_label=False, elem_id="lw-data-chart", format="png")
                 gr.Markdown(
                     "Rating: Bradley–Terry maximum likelihood (ties count half), centred on 1000; 400 points "
                     "mean 10:1 odds. Interval: 95% of 100 bootstrap resamples of the votes. Elo: online, K = 4, "
@@ -152,6 +170,7 @@ class DataTab:
                 interactive=False,
                 wrap=True,
                 max_height=420,
+                column_widths=["9rem", "6rem", "7rem", "6rem", "20%", "25%", "25%", "8rem"],
                 label=f"Newest {PREVIEW_ROWS} pairs",
                 elem_id="lw-data-preview",
             )
@@ -164,7 +183,7 @@ class DataTab:
                     elem_id="lw-data-export-kind",
                 )
                 self.export_btn = gr.Button("⬇ Export JSONL", variant="primary", scale=1, elem_id="lw-data-export")
-            self.export_file = gr.File(label="Exported file", interactive=False, elem_id="lw-data-file")
+            self.export_file = gr.File(label="Exported file", interactive=False, visible=False, elem_id="lw-data-file")
             self.export_msg = gr.HTML(elem_id="lw-data-export-msg")
             gr.Markdown(
                 "The same files from the terminal: `longwriter export dpo --out pairs.jsonl` "
@@ -240,20 +259,22 @@ class DataTab:
             else:
                 records = kto_records(feedback(store, filters), format=fmt)  # type: ignore[arg-type]
         except PreferenceError as exc:
-            return None, message_html(str(exc), "warn")
+            return no_file(), message_html(str(exc), "warn")
         if not records:
-            return None, message_html("Nothing to export yet: no judgements match these filters.", "warn")
+            return no_file(), message_html("Nothing to export yet: no judgements match these filters.", "warn")
         path = self.studio.settings.exports_dir / f"{what}-{fmt}-{datetime.now():%Y%m%d-%H%M%S}.jsonl"
         try:
             write_jsonl(records, path)
         except OSError as exc:
-            return None, message_html(f"Could not write the export: {exc.strerror or exc}", "error")
+            return no_file(), message_html(f"Could not write the export: {exc.strerror or exc}", "error")
         # Gradio serves files from the temp folder only: the download is a copy of the kept export.
         download = Path(tempfile.gettempdir()) / "longwriter-exports" / path.name
         download.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, download)
         noun = "pairs" if what == "dpo" else "labels"
-        return str(download), message_html(f"Exported {len(records)} {noun} to {path}.", "ok")
+        return gr.update(value=str(download), visible=True), message_html(
+            f"Exported {len(records)} {noun} to {path}.", "ok"
+        )
 
 
 def build_data_tab(studio: Studio) -> None:
