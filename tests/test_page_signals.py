@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import gradio as gr
 import httpx
 import pytest
 from scripted import ScriptedBackend
@@ -25,6 +26,7 @@ from longwriter.studio import Studio
 from ui.data import EXPORTS, DataTab, board_chart, board_rows
 from ui.view import LiveDoc, meter_html
 from ui.write.plan_table import plan_total_html
+from ui.write.tab import WriteTab
 
 ECHO = "Paragraph 1 - Main Point: <What this paragraph covers, in detail> - Word Count: 600 words"
 GOOD = (
@@ -161,3 +163,21 @@ def test_the_exported_file_box_shows_only_when_there_is_a_file(settings: Setting
         app.close()
     props = {c["props"].get("elem_id"): c["props"] for c in config["components"] if c.get("props")}
     assert props["lw-data-file"]["visible"] is False
+
+
+@pytest.mark.parametrize(
+    ("outlines", "level"), [([ECHO], "lw-msg-warn"), ([ECHO, GOOD], "lw-msg-warn"), ([GOOD], "lw-msg-ok")]
+)
+async def test_the_write_tab_ends_a_plan_run_green_only_for_the_models_own_plan(
+    settings: Settings, outlines: list[str], level: str
+) -> None:
+    studio = Studio(settings)
+    studio.use_backend(OutlineBackend(settings.models_dir, outlines))  # type: ignore[arg-type]
+    tab = WriteTab(studio, interval=0.0)
+    with gr.Blocks():
+        tab.build(gr.BrowserState({}))
+    doc = studio.create("A 600-word guide to Lisbon.", 600, mode="agentwrite")
+    last = [out async for out in tab.runs.stream({"doc": doc.id, "action": "plan"}, None)][-1]  # type: ignore[arg-type]
+    assert level in last[tab.message]
+    assert ("Plan ready" in last[tab.message]) == (level == "lw-msg-ok")
+    await studio.aclose()
