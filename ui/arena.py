@@ -56,7 +56,7 @@ def offered(studio: Studio) -> tuple[list[str], str]:
     found = availabilities(studio.settings, models)
     runnable = [spec for spec in models if found[spec.id].runnable]
     blocked = [a for a in found.values() if not a.runnable]
-    note = "\n".join(f"* **{a.model}** is not offered: {a.reason}" for a in blocked)
+    note = "\n".join(f"* Not offered: {a.reason}" for a in blocked)
     return [c.label for c in arena_configs(runnable)], note
 
 

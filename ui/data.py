@@ -170,7 +170,7 @@ class DataTab:
                 interactive=False,
                 wrap=True,
                 max_height=420,
-                column_widths=["9rem", "6rem", "7rem", "6rem", "20%", "25%", "25%", "8rem"],
+                column_widths=["130px", "90px", "100px", "110px", "220px", "280px", "280px", "120px"],
                 label=f"Newest {PREVIEW_ROWS} pairs",
                 elem_id="lw-data-preview",
             )
