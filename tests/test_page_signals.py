@@ -23,6 +23,7 @@ from longwriter.plan import Plan, Section
 from longwriter.ratings import Battle, leaderboard
 from longwriter.settings import Settings
 from longwriter.studio import Studio
+from ui.arena import ArenaTab
 from ui.data import EXPORTS, DataTab, board_chart, board_rows
 from ui.view import LiveDoc, meter_html
 from ui.write.plan_table import plan_total_html
@@ -181,3 +182,14 @@ async def test_the_write_tab_ends_a_plan_run_green_only_for_the_models_own_plan(
     assert level in last[tab.message]
     assert ("Plan ready" in last[tab.message]) == (level == "lw-msg-ok")
     await studio.aclose()
+
+
+def test_opening_the_arena_asks_again_what_can_run_and_keeps_the_users_picks(settings: Settings) -> None:
+    cpu = settings.model_copy(update={"device": "cpu"})
+    tab = ArenaTab(Studio(cpu))
+    with gr.Blocks():
+        tab.build()
+    mine, gpu = "smollm2-135m · parallel · Creative", "longwriter-glm4-9b · agentwrite · Model default"
+    configs, note = tab.on_open([mine, gpu])
+    assert configs["value"] == [mine] and mine in configs["choices"] and gpu not in configs["choices"]
+    assert note["visible"] and "Not offered: longwriter-glm4-9b needs a GPU" in note["value"]

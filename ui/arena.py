@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import gradio as gr
+from gradio.context import Context
 
 from longwriter.availability import availabilities
 from longwriter.document_state import DocumentState, is_milestone
@@ -91,6 +92,7 @@ class ArenaTab:
 
     def build(self) -> None:
         studio = self.studio
+        tab = Context.block  # the enclosing gr.Tab: what can run is asked again whenever it is opened
         choices, unavailable = offered(studio)
         defaults = [label for label in default_configs(studio) if label in choices]
         gr.Markdown(
@@ -130,7 +132,7 @@ class ArenaTab:
                 elem_id="lw-arena-configs",
                 info=f"model · mode · sampling preset ({describe_presets()}; {MODEL_DEFAULT}: the model's own)",
             )
-            gr.Markdown(unavailable, visible=bool(unavailable), elem_id="lw-arena-unavailable")
+            self.unavailable = gr.Markdown(unavailable, visible=bool(unavailable), elem_id="lw-arena-unavailable")
         with gr.Row():
             self.start_btn = gr.Button("⚔ New battle", variant="primary", elem_id="lw-arena-start")
             self.stop_btn = gr.Button("Stop", variant="stop", visible=False, elem_id="lw-arena-stop")
@@ -152,6 +154,14 @@ class ArenaTab:
                 for choice, label in VOTE_BUTTONS
             }
         self._wire()
+        if isinstance(tab, gr.Tab):
+            tab.select(
+                self.on_open,
+                [self.configs],
+                [self.configs, self.unavailable],
+                api_visibility="private",
+                concurrency_limit=None,
+            )
 
     # -- wiring ---------------------------------------------------------------------------------
 
@@ -182,6 +192,14 @@ class ArenaTab:
         self.stop_btn.click(self.on_stop, [self.battle], [self.message, self.stop_btn], **light)
         for choice, button in self.vote_btns.items():
             button.click(self._voter(choice), [self.battle], self.panels, **light)
+
+    def on_open(self, enabled: list[str] | None) -> tuple[Any, Any]:
+        """Offer again what can run now (a model server may have started or gone), keeping the user's picks."""
+        choices, unavailable = offered(self.studio)
+        return (
+            gr.update(choices=choices, value=[label for label in enabled or [] if label in choices]),
+            gr.update(value=unavailable, visible=bool(unavailable)),
+        )
 
     @staticmethod
     def gate(battle_id: str | None) -> None:
