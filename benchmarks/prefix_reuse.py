@@ -20,11 +20,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from longwriter.agentwrite import section_prompt, single_prompt
 from longwriter.backends.base import GenerationRequest
 from longwriter.backends.local import LocalBackend
 from longwriter.catalog import resolve
 from longwriter.plan import Plan, Section
+from longwriter.prompts import section_prompt, single_prompt
 from longwriter.settings import get_settings
 
 GOAL = 1.15

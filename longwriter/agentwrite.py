@@ -36,6 +36,7 @@ from longwriter.events import (
 )
 from longwriter.formats import ThinkSplitter
 from longwriter.plan import Plan, PlanError, Section, accept_plan, fallback_plan, plan_prompt
+from longwriter.prompts import PLAN_OPENING, PROMPT_WORDING, section_prompt, single_prompt, strip_marker
 from longwriter.sampling import Sampling
 from longwriter.streams import merge
 from longwriter.text import count_words, cut_at_sentence, find_loop, length_score
@@ -43,21 +44,10 @@ from longwriter.text import count_words, cut_at_sentence, find_loop, length_scor
 Mode = Literal["agentwrite", "parallel", "single", "think"]
 MODES: tuple[Mode, ...] = ("agentwrite", "parallel", "single", "think")
 StopReason = Literal["complete", "target", "length-cap", "loop"]
-PLAN_OPENING = "Paragraph 1 - Main Point:"
-"""The plan answer is started for the model: even a 135M model then keeps to the line format."""
 PLAN_ATTEMPTS = 2
 """Outlines asked for before the default plan stands in: the first, and one more with another seed."""
 
-_MARKER = re.compile(
-    r"""^\s*(?P<hashes>\#{1,6}\s*)?[*_]*\s*
-        (?:(?:paragraph|section|part|step)\s*\d+|第\s*\d+\s*[段部分节]|段落\s*\d+)
-        \s*[*_]*\s*[:：.\-–—)]*\s*[*_]*\s*""",
-    re.IGNORECASE | re.VERBOSE,
-)
 _SENTENCE_END = re.compile(r"[.!?。！？][\"'”’)]?\s*$")
-_PLAN_ECHO = re.compile(
-    r"(?:main\s*point\s*[:：]\s*)|(?:\s*[-–—]?\s*word\s*count\s*[:：]?\s*\d[\d,]*\s*(?:words?)?)", re.IGNORECASE
-)
 
 
 @dataclass(frozen=True)
@@ -81,63 +71,6 @@ class LengthControl:
     """The least repetition penalty a section is sampled with once a loop was cut out of it: continued
     from the same text with the same sampling, a model that looped loops again (a model outside the
     catalog comes without a penalty, and a small one then ends sections at a third of their budget)."""
-
-
-def section_prompt(instruction: str, plan: Plan, previous: list[str], index: int, omitted: int = 0) -> str:
-    """The write prompt for section ``index`` (0-based): task, plan, text so far, current step.
-
-    The order follows the paper so that the task, the plan and the text so far form a prefix
-    shared byte for byte with the next section's prompt. ``omitted`` leading sections are left
-    out (and said to be) when the whole text would not fit the context window.
-    """
-    section = plan.sections[index]
-    if previous:
-        note = f"[Paragraphs 1-{omitted} are omitted here for length.]\n\n" if omitted else ""
-        so_far = note + "\n\n".join(previous)
-    else:
-        so_far = "(nothing yet: this is the first paragraph)"
-    last = index == len(plan.sections) - 1
-    ending = (
-        "This is the last paragraph: bring the document to a fitting close."
-        if last
-        else "Do not conclude the whole document; later paragraphs follow."
-    )
-    return (
-        "You are writing a long document one paragraph at a time, following a plan.\n\n"
-        f"Writing task:\n{instruction.strip()}\n\n"
-        f"Plan:\n{plan.to_text()}\n\n"
-        f"Text written so far:\n{so_far}\n\n"
-        f"Now write paragraph {index + 1} of the plan. Main point: {section.main_point}. "
-        f"Length: about {section.words} words. Write this paragraph only, continue naturally from the text "
-        f"so far without repeating it, and do not number it. {ending} You may begin with a short subtitle."
-    )
-
-
-PROMPT_WORDING = "\n".join(
-    section_prompt("", Plan(sections=[Section(main_point="-", words=1)] * 2), [], index) for index in (0, 1)
-)
-"""The write prompt's own words with its slots empty: what a section must not repeat (see
-:mod:`longwriter.cleanup`); derived from :func:`section_prompt` so the two never drift apart."""
-
-
-def single_prompt(instruction: str, target_words: int) -> str:
-    """The prompt for one-pass writing: the instruction, with the length made explicit if it is not."""
-    instruction = instruction.strip()
-    if re.search(r"\d", instruction):
-        return instruction
-    return f"{instruction}\n\nWrite about {target_words} words."
-
-
-def strip_marker(text: str) -> str:
-    """Remove a leading "Paragraph 3"-style marker (and a copied plan line) the model may add."""
-    first, sep, rest = text.partition("\n")
-    match = _MARKER.match(first)
-    if not match:
-        return text
-    heading = _PLAN_ECHO.sub(" ", first[match.end() :]).strip(" *_-–—:：")
-    if not heading:
-        return rest.lstrip("\n")
-    return f"{match.group('hashes') or ''}{heading}{sep}{rest}"
 
 
 class WrittenSection(Protocol):

@@ -64,7 +64,7 @@ def plan_prompt(instruction: str, target_words: int) -> str:
     """The planning prompt: one line per paragraph, budgets summing to the target.
 
     The answer is opened for the model with ``Paragraph 1 - Main Point:`` (see
-    :data:`longwriter.agentwrite.PLAN_OPENING`). The line format names its slots in plain words,
+    :data:`longwriter.prompts.PLAN_OPENING`). The line format names its slots in plain words,
     with no angle brackets to copy; a worked line on another subject was tried and the embedded
     135M model planned that subject instead of the task (2 of 3 tasks), so there is none.
     """

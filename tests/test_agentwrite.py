@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from longwriter.agentwrite import AgentWriter, section_prompt, strip_marker
+from longwriter.agentwrite import AgentWriter
 from longwriter.backends.base import GenerationRequest
 from longwriter.backends.local import LocalBackend
 from longwriter.documents import document_record
@@ -23,6 +23,7 @@ from longwriter.events import (
     TextDelta,
 )
 from longwriter.plan import Plan, Section, validate_rows
+from longwriter.prompts import section_prompt, strip_marker
 from longwriter.studio import Studio, StudioError
 from longwriter.text import count_words, length_score
 

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from longwriter.agentwrite import PROMPT_WORDING
 from longwriter.cleanup import remove_leaks
 from longwriter.plan import PlanError, accept_plan
+from longwriter.prompts import PROMPT_WORDING
 
 CORPUS = [json.loads(line) for line in (Path(__file__).parent / "data" / "smollm2_outputs.jsonl").open()]
 SECTIONS = [row for row in CORPUS if row["kind"] != "plan"]

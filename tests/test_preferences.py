@@ -20,7 +20,6 @@ from scripted import VOCABULARY
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from longwriter.agentwrite import section_prompt, single_prompt
 from longwriter.backends.base import BackendError, GenerationRequest, estimate_tokens
 from longwriter.catalog import resolve
 from longwriter.events import DocumentDone, Event
@@ -49,6 +48,7 @@ from longwriter.preferences import (
     stop_battle,
     vote,
 )
+from longwriter.prompts import section_prompt, single_prompt
 from longwriter.ratings import leaderboard
 from longwriter.sampling import MODEL_DEFAULT, PRESET_KEYS, PRESET_NAMES, PRESETS, Sampling
 from longwriter.settings import Settings

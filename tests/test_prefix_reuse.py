@@ -10,10 +10,10 @@ from dataclasses import replace
 
 import pytest
 
-from longwriter.agentwrite import section_prompt
 from longwriter.backends.base import GenerationRequest
 from longwriter.backends.local import LocalBackend
 from longwriter.plan import Plan, Section
+from longwriter.prompts import section_prompt
 
 pytestmark = pytest.mark.model
 

@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 from replay import ReplayBackend
 
-from longwriter.agentwrite import PLAN_OPENING, AgentWriter, Sampling
-from longwriter.evaluation.report import writer_signals
+from longwriter.agentwrite import AgentWriter, Sampling
+from longwriter.evaluation.repairs import writer_signals
 from longwriter.events import Event, PlanReady, SectionDone
 from longwriter.plan import Plan, Section, fallback_plan
+from longwriter.prompts import PLAN_OPENING
 from longwriter.settings import Settings
 from longwriter.store.recorder import record
 from longwriter.studio import Studio

@@ -23,8 +23,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from longwriter.agentwrite import single_prompt
 from longwriter.preferences import Filters, dpo_records, pairs
+from longwriter.prompts import single_prompt
 from longwriter.settings import Settings
 from training.config import LengthTargets, Source
 from training.prompting import Prompting

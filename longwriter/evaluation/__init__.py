@@ -7,11 +7,14 @@ and reported as JSON with plots. Runs live in the database and continue where th
 
 ``data``     items from JSONL files, saved datasets, the Hub, the shipped mini set; ruler prompts
 ``judge``    the six-dimension judge prompt, the pairwise prompt, the tolerant strict-JSON parsers
-``runner``   :class:`Evaluator`: the resumable run as a stream of events
+``config``   :class:`GenConfig`: what writes the items (model, mode, sampling)
+``runner``   :class:`Evaluator`: the resumable run
+``events``   what a run says as it goes (the stream the CLI and the app consume)
 ``report``   reports recomputed from the stored texts; tables for the CLI and the app
 ``plots``    PNG plots (matplotlib Agg)
 """
 
+from longwriter.evaluation.config import EvalError, GenConfig
 from longwriter.evaluation.data import (
     MINI_SET,
     RULER_LENGTHS,
@@ -20,6 +23,17 @@ from longwriter.evaluation.data import (
     EvalDataError,
     load_items,
     ruler_items,
+)
+from longwriter.evaluation.events import (
+    EvalEvent,
+    ItemFinished,
+    ItemJudged,
+    ItemProgress,
+    ItemStarted,
+    PairJudged,
+    RunEnded,
+    RunStarted,
+    final_report,
 )
 from longwriter.evaluation.judge import (
     DIMENSIONS,
@@ -33,20 +47,7 @@ from longwriter.evaluation.judge import (
     quality,
 )
 from longwriter.evaluation.report import BUCKETS, bucket_of, report_tables
-from longwriter.evaluation.runner import (
-    EvalError,
-    EvalEvent,
-    Evaluator,
-    GenConfig,
-    ItemFinished,
-    ItemJudged,
-    ItemProgress,
-    ItemStarted,
-    PairJudged,
-    RunEnded,
-    RunStarted,
-    final_report,
-)
+from longwriter.evaluation.runner import Evaluator
 
 __all__ = [
     "BUCKETS",

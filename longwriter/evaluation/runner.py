@@ -17,18 +17,28 @@ import os
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import aclosing
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from longwriter.agentwrite import MODES, Mode
 from longwriter.document_state import DocumentState
+from longwriter.evaluation.config import EvalError, GenConfig
 from longwriter.evaluation.data import RULER_LENGTHS, RULER_PROMPTS, BenchItem, items_digest, ruler_items
+from longwriter.evaluation.events import (
+    EvalEvent,
+    ItemFinished,
+    ItemJudged,
+    ItemProgress,
+    ItemStarted,
+    PairJudged,
+    RunEnded,
+    RunStarted,
+)
 from longwriter.evaluation.judge import Judge, Judgement, JudgeUnavailable
 from longwriter.evaluation.records import EvalRecords
-from longwriter.evaluation.report import arena_report, longbench_report, ruler_report, without_texts, writer_signals
+from longwriter.evaluation.repairs import writer_signals
+from longwriter.evaluation.report import arena_report, longbench_report, ruler_report, without_texts
 from longwriter.events import SectionDone, Stopped
-from longwriter.sampling import INTEGER_KEYS, SAMPLING_KEYS
 from longwriter.store.models import EvalComparison, EvalItem, EvalKind, EvalRun, EvalRunStatus
 from longwriter.streams import merge
 from longwriter.studio import Studio, StudioError
@@ -37,164 +47,8 @@ from longwriter.text import count_words, length_score
 PROGRESS_SECONDS = 1.5
 
 
-class EvalError(ValueError):
-    """An evaluation that cannot start as asked; the message is for the user."""
-
-
 class _Stopped(Exception):
     """A document of the run was stopped by the user (the Stop button): the run stops too."""
-
-
-# -- configurations -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class GenConfig:
-    """What writes the items: a model, a mode and sampling overrides (the model's defaults otherwise)."""
-
-    model: str | None = None
-    mode: Mode = "agentwrite"
-    sampling: dict[str, float | int] = field(default_factory=dict)
-    name: str = ""
-
-    def __post_init__(self) -> None:
-        if self.mode not in MODES:
-            raise EvalError(f"Unknown mode {self.mode!r}; choose one of {', '.join(MODES)}.")
-        unknown = set(self.sampling) - set(SAMPLING_KEYS)
-        if unknown:
-            raise EvalError(f"Unknown sampling parameter(s): {', '.join(sorted(unknown))}.")
-
-    @classmethod
-    def parse(cls, text: str) -> GenConfig:
-        """``"model=ID,mode=single,temperature=0.5,seed=1,name=label"``; a bare first word is the model."""
-        fields: dict[str, Any] = {}
-        sampling: dict[str, float | int] = {}
-        for number, part in enumerate(p.strip() for p in text.split(",") if p.strip()):
-            key, sep, value = part.partition("=")
-            key, value = key.strip(), value.strip()
-            if not sep:
-                if number:
-                    raise EvalError(f"{part!r} in {text!r}: expected key=value")
-                key, value = "model", part
-            if key in ("model", "mode", "name"):
-                fields[key] = value
-            elif key in SAMPLING_KEYS:
-                try:
-                    sampling[key] = int(value) if key in INTEGER_KEYS else float(value)
-                except ValueError:
-                    raise EvalError(f"{key}={value!r} in {text!r} is not a number") from None
-            else:
-                raise EvalError(
-                    f"Unknown setting {key!r} in {text!r}; use model, mode, name or {', '.join(SAMPLING_KEYS)}."
-                )
-        return cls(sampling=sampling, **fields)
-
-    @property
-    def label(self) -> str:
-        if self.name:
-            return self.name
-        extra = "".join(f",{k}={v}" for k, v in sorted(self.sampling.items()))
-        return f"{self.model or 'default'}/{self.mode}{extra}"
-
-    def resolved(self, studio: Studio) -> GenConfig:
-        """The same configuration with the model named by its catalog id."""
-        return replace(self, model=studio.spec(self.model).id)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"label": self.label, "model": self.model, "mode": self.mode, "sampling": dict(self.sampling)}
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> GenConfig:
-        config = cls(
-            model=data.get("model"), mode=data.get("mode", "agentwrite"), sampling=dict(data.get("sampling") or {})
-        )
-        return config if config.label == data.get("label") else replace(config, name=str(data.get("label", "")))
-
-
-# -- events ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RunStarted:
-    run_id: str
-    kind: str
-    items: int
-    done: int
-    resumed: bool
-    out: Path
-
-
-@dataclass(frozen=True)
-class ItemStarted:
-    key: str
-    config: str
-    required: int
-    number: int
-    total: int
-
-
-@dataclass(frozen=True)
-class ItemProgress:
-    key: str
-    words: int
-    required: int
-
-
-@dataclass(frozen=True)
-class ItemFinished:
-    key: str
-    config: str
-    required: int
-    words: int
-    length_score: float
-    status: str
-    error: str | None = None
-
-
-@dataclass(frozen=True)
-class ItemJudged:
-    key: str
-    quality: float | None
-    error: str | None
-    attempts: int
-    number: int
-    total: int
-
-
-@dataclass(frozen=True)
-class PairJudged:
-    item: str
-    a: str
-    b: str
-    winner: str | None
-    error: str | None
-    number: int
-    total: int
-
-
-@dataclass(frozen=True)
-class RunEnded:
-    """The last event: the run's status ("done", "stopped", "failed"), its report and where it was written."""
-
-    status: EvalRunStatus
-    report: dict[str, Any]
-    path: Path
-    plots: dict[str, str]
-    error: str | None = None
-
-
-EvalEvent = RunStarted | ItemStarted | ItemProgress | ItemFinished | ItemJudged | PairJudged | RunEnded
-
-
-async def final_report(events: AsyncIterator[EvalEvent]) -> RunEnded:
-    """Consume a run's events and return its :class:`RunEnded` (the report and its path)."""
-    ended: RunEnded | None = None
-    async with aclosing(events) as stream:  # type: ignore[type-var]
-        async for event in stream:
-            if isinstance(event, RunEnded):
-                ended = event
-    assert ended is not None, "an evaluation stream always ends with RunEnded"
-    return ended
 
 
 # -- the runner -----------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ texts, the configurations with their sampling parameters, and the document and s
 1. **Arena** (the Chatbot Arena way): one instruction written by two configurations drawn at
    random from the ones the user enabled, on random sides under neutral names; a vote (A better,
    B better, tie, both bad) is only accepted once both documents finished. The pair's prompt is
-   the instruction with its length made explicit (:func:`longwriter.agentwrite.single_prompt`).
+   the instruction with its length made explicit (:func:`longwriter.prompts.single_prompt`).
 2. **Section regenerate**: the kept and the discarded version of a section, whose prompt is the
    section's exact write prompt as recorded in its generation row — what the model sees in AgentWrite.
 3. **Edits**: the user's text preferred over the model's, recorded when the share of changed words

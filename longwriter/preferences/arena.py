@@ -3,7 +3,7 @@
 One instruction is written by two configurations drawn at random from the ones the user enabled,
 on random sides under neutral names; a vote (A better, B better, tie, both bad) is only accepted
 once both documents finished. The pair's prompt is the instruction with its length made explicit
-(:func:`longwriter.agentwrite.single_prompt`); ratings come from :func:`arena_outcomes` and
+(:func:`longwriter.prompts.single_prompt`); ratings come from :func:`arena_outcomes` and
 :mod:`longwriter.ratings`.
 """
 
@@ -18,10 +18,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from sqlmodel import col, select
 
-from longwriter.agentwrite import MODES, single_prompt
+from longwriter.agentwrite import MODES
 from longwriter.catalog import ModelSpec
 from longwriter.events import Event, Failed
 from longwriter.preferences.rows import PreferenceError, add_row, in_range
+from longwriter.prompts import single_prompt
 from longwriter.ratings import Battle as RatedBattle
 from longwriter.sampling import MODEL_DEFAULT, PRESET_NAMES, preset_overrides
 from longwriter.store import Battle, Document, NotFound, PreferencePair, Store

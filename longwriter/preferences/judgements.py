@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from sqlmodel import col, select
 
-from longwriter.agentwrite import single_prompt
 from longwriter.preferences.rows import PreferenceError, add_row
+from longwriter.prompts import single_prompt
 from longwriter.store import Document, Feedback, Generation, NotFound, PreferencePair, Store
 from longwriter.text import count_words
 
