@@ -119,7 +119,7 @@ def _backend_summary(settings: Settings) -> Check:
         "local": "transformers in this process (CPU or one GPU)",
         "openai": f"an OpenAI-compatible server at {settings.base_url}",
         "vllm": "vLLM's AsyncLLM in this process (GPU extra)",
-    }[settings.backend]
+    }.get(settings.backend, f"the {settings.backend!r} plugin (a longwriter.backends entry point)")
     return Check("backend", settings.backend, True, f"generates with {where}; model {settings.model!r}")
 
 

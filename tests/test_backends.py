@@ -13,6 +13,7 @@ import pytest
 from pydantic import ValidationError
 
 from longwriter.backends import BackendError, backend_names, create_backend
+from longwriter.doctor import run_checks
 from longwriter.settings import Settings
 from longwriter.studio import Studio
 
@@ -67,6 +68,8 @@ async def test_a_plugin_engine_is_chosen_by_name_and_writes_a_document(settings:
         assert stored.backend == "scripted"
     finally:
         await studio.aclose()
+    summary = {check.name: check for check in run_checks(chosen)}["backend"]
+    assert summary.ok and "'scripted' plugin" in summary.message  # the doctor knows it without a list
 
 
 def test_an_unknown_engine_is_refused_naming_the_installed_ones(settings: Settings) -> None:

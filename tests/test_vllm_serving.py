@@ -7,6 +7,10 @@ witness what the engine did: requests running, finished, tokens generated, prefi
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -246,3 +250,27 @@ async def test_a_trained_adapter_is_served_and_reached_through_the_catalog(
         await backend.aclose()
     assert isinstance(done, DocumentDone), done
     assert done.words >= 40
+
+
+def test_longbench_write_eval_runs_against_the_server(vllm_server: VLLMServer, settings: Settings) -> None:  # noqa: F811
+    """``longwriter eval longbench-write --backend openai --limit 3`` as a user types it, three items at once.
+
+    The command reads the server from the environment as a deployment does; the report's S_l and the
+    writer's repairs are recomputed from what vLLM wrote, so an item the server failed shows here.
+    """
+    report = settings.data_dir / "longbench.json"
+    env = {
+        **os.environ,
+        "LONGWRITER_BASE_URL": vllm_server.base_url,
+        "LONGWRITER_SERVED_MODEL": vllm_server.served_model,
+        "LONGWRITER_DATA_DIR": str(settings.data_dir),
+        "LONGWRITER_MODELS_PATH": str(settings.models_dir),
+    }
+    command = [sys.executable, "-m", "longwriter.cli", "eval", "longbench-write", "--backend", "openai"]
+    command += ["--limit", "3", "--concurrency", "3", "--seed", "1", "--no-plots", "--out", str(report)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1200, check=False)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    items = json.loads(report.read_text())["items"]
+    assert len(items) == 3
+    assert all(item["status"] == "done" and item["words"] > 0 for item in items), items
+    print("S_l by item:", {item["key"]: round(item["S_l"], 1) for item in items})
