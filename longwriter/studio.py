@@ -17,6 +17,7 @@ from dataclasses import asdict
 from typing import Any, Literal
 
 from longwriter.agentwrite import AgentWriter, Mode, Sampling
+from longwriter.availability import Availability, availability
 from longwriter.backends import Backend, create_backend
 from longwriter.catalog import ModelSpec, list_models, resolve
 from longwriter.documents import document_record
@@ -72,6 +73,14 @@ class Studio:
             if spec.id not in self._backends:
                 self._backends[spec.id] = await create_backend(self.settings, spec)
         return self._backends[spec.id]
+
+    def availability(self, model: str | None = None) -> Availability:
+        """Whether ``model`` can run now, and if not why: a model this studio already serves can; any other
+        is asked of :func:`longwriter.availability.availability` (files, device, model server)."""
+        spec = self.spec(model)
+        if spec.id in self._backends:
+            return Availability(spec.id, True, "")
+        return availability(self.settings, spec)
 
     def use_backend(self, backend: Backend) -> None:
         """Serve ``backend.spec`` with an already-loaded backend owned by the caller (not closed here)."""

@@ -139,6 +139,21 @@ def test_configurations_and_random_draws() -> None:
         ArenaConfig(MODEL, "single", "spicy")
 
 
+async def test_a_battle_draws_only_configurations_that_can_run_now(
+    fake_studio: tuple[Studio, ScriptedBackend],
+) -> None:
+    """A GPU-only model on this CPU machine is never drawn, through the API as through the page."""
+    studio, _ = fake_studio
+    gpu_only = ArenaConfig("longwriter-glm4-9b", "single")
+    drawn = {
+        start_battle(studio, INSTRUCTION, 120, [*CONFIGS, gpu_only], rng=random.Random(seed)).config_a["label"]
+        for seed in range(12)
+    }
+    assert drawn == {c.label for c in CONFIGS}
+    with pytest.raises(PreferenceError, match="Fewer than two .* needs a GPU"):
+        start_battle(studio, INSTRUCTION, 120, [CONFIGS[0], gpu_only])
+
+
 def test_the_arena_offers_the_write_tabs_presets_with_the_same_values() -> None:
     """One preset table: a contestant "Creative" samples as the Write tab's "Creative" does."""
     from ui import presets

@@ -17,7 +17,6 @@ from typing import Any
 import gradio as gr
 from gradio.context import Context
 
-from longwriter.availability import availabilities
 from longwriter.document_state import DocumentState, is_milestone
 from longwriter.events import Event
 from longwriter.preferences import (
@@ -54,7 +53,7 @@ def offered(studio: Studio) -> tuple[list[str], str]:
     """The configurations a battle may draw (only models that can run now), and a note naming the others
     and why: a battle with a model that cannot start here is only a failed battle."""
     models = studio.models()
-    found = availabilities(studio.settings, models)
+    found = {spec.id: studio.availability(spec.id) for spec in models}
     runnable = [spec for spec in models if found[spec.id].runnable]
     blocked = [a for a in found.values() if not a.runnable]
     note = "\n".join(f"* Not offered: {a.reason}" for a in blocked)

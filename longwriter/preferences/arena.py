@@ -92,6 +92,16 @@ def draw_pair(configs: Sequence[ArenaConfig], rng: random.Random | None = None) 
     return a, b
 
 
+def runnable(studio: Studio, configs: Sequence[ArenaConfig]) -> list[ArenaConfig]:
+    """The configurations whose model can run now; a clear refusal naming why when fewer than two can."""
+    verdicts = {model: studio.availability(model) for model in dict.fromkeys(c.model for c in configs)}
+    kept = [c for c in configs if verdicts[c.model].runnable]
+    if len(set(kept)) < 2 <= len(set(configs)):
+        reasons = "; ".join(v.reason for v in verdicts.values() if not v.runnable)
+        raise PreferenceError(f"Fewer than two of these configurations can run now: {reasons}")
+    return kept
+
+
 def start_battle(
     studio: Studio,
     instruction: str,
@@ -102,9 +112,10 @@ def start_battle(
 ) -> Battle:
     """Draw two configurations, create one document for each (in the Library) and store the battle.
 
-    Nothing is generated yet: :func:`run_battle` writes both sides.
+    Nothing is generated yet: :func:`run_battle` writes both sides. Only configurations whose model can
+    run now are drawn (a battle with a model that cannot start here would only be a failed battle).
     """
-    a, b = draw_pair(configs, rng)
+    a, b = draw_pair(runnable(studio, configs), rng)
     docs = [
         studio.create(
             instruction,
