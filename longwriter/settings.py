@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     max_model_len: int | None = Field(None, gt=0, description="defaults to the catalog's context window")
     quantization: str | None = None
     lora_path: Path | None = Field(None, description="a LoRA adapter from the training package")
+    enforce_eager: bool = Field(
+        False, description="vLLM without compiled graphs: starts in a minute instead of several, decodes slower"
+    )
 
     host: str = "127.0.0.1"
     port: int | None = Field(None, description="defaults to GRADIO_SERVER_PORT, then 7860")

@@ -57,6 +57,7 @@ class VLLMBackend:
                 gpu_memory_utilization=settings.gpu_memory_utilization,
                 quantization=settings.quantization,
                 enable_prefix_caching=True,
+                enforce_eager=settings.enforce_eager,
                 **lora_args,
             )
             self._engine = AsyncLLM.from_engine_args(args)
