@@ -1,7 +1,7 @@
 """A real vLLM server for the tests marked ``vllm``: one per test session, on the embedded model.
 
 vLLM pins its own torch and transformers, so it lives in its own environment (``.venv-vllm``, made by
-``scripts/install.sh vllm``; ``LONGWRITER_VLLM_PYTHON`` names another interpreter). The server serves
+``scripts/install.sh vllm``; ``VLLM_TEST_PYTHON`` names another interpreter). The server serves
 the safetensors folder the local backend converts the embedded GGUF into, under a name that is
 neither the catalog id nor the folder, so every test must say which name it asks for. Its Prometheus
 ``/metrics`` are the independent witness of what the engine did: requests running, finished, tokens
@@ -43,7 +43,7 @@ _LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 
 def vllm_python() -> Path:
     """The interpreter of the vLLM environment."""
-    return Path(os.environ.get("LONGWRITER_VLLM_PYTHON", ROOT / ".venv-vllm" / "bin" / "python"))
+    return Path(os.environ.get("VLLM_TEST_PYTHON", ROOT / ".venv-vllm" / "bin" / "python"))
 
 
 def vllm_unavailable(reason: str) -> None:
