@@ -14,16 +14,19 @@ import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from vllm_server import ROOT, SERVED_NAME, VLLMServer, vllm_server  # noqa: F401 - the session's server fixture
+from web import App
 
 from longwriter.agentwrite import AgentWriter, Sampling
 from longwriter.backends.base import GenerationRequest
 from longwriter.backends.openai import OpenAIBackend
 from longwriter.catalog import EMBEDDED_SOURCE, ModelSpec, resolve
 from longwriter.doctor import run_checks
+from longwriter.documents import document_record
 from longwriter.events import DocumentDone, Event, Stopped, TextDelta
 from longwriter.plan import Plan, Section
 from longwriter.settings import Settings
@@ -274,3 +277,58 @@ def test_longbench_write_eval_runs_against_the_server(vllm_server: VLLMServer, s
     assert len(items) == 3
     assert all(item["status"] == "done" and item["words"] > 0 for item in items), items
     print("S_l by item:", {item["key"]: round(item["S_l"], 1) for item in items})
+
+
+@pytest.mark.browser
+def test_the_studio_page_plans_writes_stops_and_continues_on_vllm(
+    vllm_server: VLLMServer,  # noqa: F811
+    settings: Settings,
+    browser: Any,
+) -> None:
+    """The page as a deployment runs it: ``LONGWRITER_BACKEND=openai`` at the server, the studio making
+    its own backend from the settings. Stop must reach vLLM (nothing left running there), and Continue
+    finishes the document from the stored text."""
+    from playwright.sync_api import expect
+
+    served = settings.model_copy(
+        update={"backend": "openai", "base_url": vllm_server.base_url, "served_model": vllm_server.served_model}
+    )
+    app = App(Studio(served))
+    context = browser.new_context(viewport={"width": 1360, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        page.goto(app.url)
+        page.fill("#lw-instruction textarea", "Write a short, friendly guide to brewing green tea at home.")
+        page.fill("#lw-target input", "300")
+        page.click("#lw-draft")
+        expect(page.locator("#lw-regen-plan")).to_be_visible(timeout=240_000)
+        doc_id = page.url.split("doc=")[1].split("&")[0]
+
+        page.click("#lw-write-btn")
+        first = page.locator("#lw-section-0 .lw-section-body")
+        deadline = time.monotonic() + 240
+        while not (first.count() and len(first.inner_text().split()) >= 15):
+            assert time.monotonic() < deadline, "no text streamed from vLLM"
+            time.sleep(0.25)
+        page.click("#lw-stop")
+        expect(page.locator("#lw-message")).to_contain_text("Stopped", timeout=30_000)
+        deadline = time.monotonic() + 5
+        while vllm_server.metrics().value("vllm:num_requests_running") > 0:
+            assert time.monotonic() < deadline, "vLLM kept generating after Stop"
+            time.sleep(0.2)
+        stopped = document_record(app.studio.store, doc_id)
+        assert stopped["status"] == "stopped" and stopped["sections"][0]["text"].strip()
+
+        expect(page.locator("#lw-write-btn")).to_have_text("Continue")
+        page.click("#lw-write-btn")
+        expect(page.locator("#lw-meter")).to_contain_text("done", timeout=600_000)
+        done = document_record(app.studio.store, doc_id)
+        assert done["status"] == "done"
+        assert done["sections"][0]["text"].startswith(stopped["sections"][0]["text"].strip()[:40]), "continued"
+    finally:
+        context.close()
+        app.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
