@@ -10,7 +10,7 @@ run: install
 # torch's spin-waiting threads lose most of their speed when another process wants a core.
 # The vLLM tests start a server from the second environment (vLLM pins its own torch and transformers).
 test: lint install-vllm
-	OMP_NUM_THREADS=1 VLLM_TEST_PYTHON=$(VLLM_VENV)/bin/python $(VENV)/bin/python -m pytest -q -p no:cacheprovider
+	OMP_NUM_THREADS=1 VLLM_TEST_PYTHON=$(VLLM_VENV)/bin/python $(VENV)/bin/python -m pytest -q -p no:cacheprovider --durations=30
 
 # Lint and format check first: seconds, and a failure there is cheaper to read than a test's.
 lint: install-dev

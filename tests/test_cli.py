@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from longwriter.backends.local import LocalBackend
+from longwriter.documents import document_title, to_markdown
 from longwriter.text import count_words, length_score
 
 
@@ -82,7 +83,8 @@ def test_write_list_show_with_a_given_plan(tmp_path: Path, models_dir: Path, loc
     assert record["words"] == count_words(record["text"]) > 0
     assert record["length_score"] == pytest.approx(length_score(200, record["words"]), abs=0.01)
     assert record["timings"]["write_seconds"] > 0
-    assert out_md.read_text().strip() == record["text"].strip()
+    assert out_md.read_text() == to_markdown(record)  # the export: the title, then each section under a heading
+    assert out_md.read_text().startswith(f"# {document_title(record)}\n")
 
     listed = json.loads(run_cli(["list", "--json"], tmp_path, models_dir).stdout)
     assert [d["id"] for d in listed] == [record["id"]] and listed[0]["status"] == "done"

@@ -43,7 +43,8 @@ _LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 
 def vllm_python() -> Path:
     """The interpreter of the vLLM environment."""
-    return Path(os.environ.get("VLLM_TEST_PYTHON", ROOT / ".venv-vllm" / "bin" / "python"))
+    # Relative to the checkout (the Makefile passes `.venv-vllm/bin/python`; the server starts in another folder).
+    return ROOT / os.environ.get("VLLM_TEST_PYTHON", ".venv-vllm/bin/python")
 
 
 def vllm_unavailable(reason: str) -> None:
