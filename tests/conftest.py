@@ -53,7 +53,14 @@ async def studio(settings: Settings, local_backend: LocalBackend) -> AsyncIterat
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Debian's Chromium, one per test module (see ``web.chromium``)."""
+    """Debian's Chromium, one per test module (see ``web.chromium``).
+
+    Assertions wait up to 20 s instead of Playwright's 5: on 2 cores the model, the server and the
+    browser share the CPU, and a page update can take longer than 5 s without anything being wrong.
+    """
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=20_000)
     with chromium() as opened:
         yield opened
 
