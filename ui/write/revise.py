@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
-from longwriter.rules import CHOOSE_SECTION, PLAN_MODES, Action, check_extra_words
+from longwriter.rules import CHOOSE_SECTION, EXTRA_WORDS, PLAN_MODES, Action, check_extra_words
 from longwriter.store import NotFound
 from longwriter.studio import StudioError
 from longwriter.text import clip
@@ -41,8 +41,8 @@ class ReviseTools:
                     label="Continue by (words)",
                     value=200,
                     precision=0,
-                    minimum=20,
-                    maximum=5000,
+                    minimum=EXTRA_WORDS[0],
+                    maximum=EXTRA_WORDS[1],
                     scale=1,
                     min_width=110,
                 )

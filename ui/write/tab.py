@@ -16,7 +16,7 @@ from typing import Any
 import gradio as gr
 
 from longwriter.plan import MAX_SECTIONS, Plan
-from longwriter.rules import PLAN_MODES
+from longwriter.rules import MAX_TARGET_WORDS, PLAN_MODES
 from longwriter.store import NotFound
 from longwriter.studio import Studio
 from longwriter.text import clip
@@ -121,7 +121,7 @@ class WriteTab:
                 label="Target words",
                 value=2000,
                 minimum=100,
-                maximum=100_000,
+                maximum=MAX_TARGET_WORDS,
                 step=100,
                 precision=0,
                 elem_id="lw-target",
